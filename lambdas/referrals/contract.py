@@ -1,0 +1,45 @@
+"""Names of stored data that the handlers and the stack agree on (../shared/GUIDE.md section 3).
+
+The stack cannot import this module (it never imports Lambda code), so it repeats these names;
+tests/stack checks that both sides agree.
+"""
+
+# Referral table keys. A profile item sits at (user_id, PROFILE_TIMESTAMP); a referral item
+# at (new user's id, signup time in epoch milliseconds).
+USER_ID = "user_id"
+REFERRAL_TIMESTAMP = "referral_timestamp"
+PROFILE_TIMESTAMP = 0
+
+# Referral item attributes.
+REFERRER_ID = "referrer_id"
+REWARD_AMOUNT = "reward_amount"
+STATUS = "status"
+STATUS_PENDING = "pending"
+STATUS_PAID = "paid"
+
+# Profile item attributes.
+REFERRAL_COUNT = "referral_count"
+TOTAL_REWARDS = "total_rewards"
+PAID_TOTAL = "paid_total"
+
+# GSI on referrer_id over referral items (profiles carry no referrer_id, so they stay out of it).
+REFERRER_INDEX = "referrer-index"
+
+# Sparse GSI over unpaid rewards: PENDING_KEY exists (value PENDING_KEY_VALUE) only on pending
+# referral items and is removed when a payout claims the item. Range key is REFERRAL_TIMESTAMP,
+# so "pending and created before the cutoff" is one key condition.
+PENDING_REWARDS_INDEX = "pending-rewards-index"
+PENDING_KEY = "pending_reward"
+PENDING_KEY_VALUE = "pending"
+
+# Sparse GSI over paid rewards by payout: PAYOUT_ID is set when a payout claims the item, so a
+# resumed payout finds what it already claimed. Range key is REFERRAL_TIMESTAMP.
+PAYOUT_INDEX = "payout-index"
+PAYOUT_ID = "payout_id"
+
+# Both GSIs project just what a payout needs besides the table keys.
+PAYOUT_PROJECTION = (REFERRER_ID, REWARD_AMOUNT)
+
+# Idempotency table.
+IDEMPOTENCY_KEY = "idempotency_key"
+TTL = "ttl"
