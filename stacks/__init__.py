@@ -1,0 +1,1 @@
+"""The CDKTF stack of the referral management system: one module per concern."""

@@ -1,0 +1,50 @@
+"""Messages out of the system: the reward notification topic and the payout dead-letter queues."""
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from stacks.config import StackConfig
+from stacks.policies import deny_insecure_transport
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: two weeks to inspect a failed payout
+
+
+class Messaging(Construct):
+    def __init__(self, scope: Construct, id_: str, config: StackConfig) -> None:
+        super().__init__(scope, id_)
+        suffix = config.environment_suffix
+        self.reward_topic = SnsTopic(
+            self,
+            "reward-topic",
+            name=f"reward-notifications-{suffix}",
+            kms_master_key_id="alias/aws/sns",
+        )
+        SnsTopicPolicy(
+            self,
+            "reward-topic-policy",
+            arn=self.reward_topic.arn,
+            policy=deny_insecure_transport("sns:Publish", [self.reward_topic.arn]),
+        )
+        # Failed asynchronous payout invocations (after Lambda's own retries) land here.
+        self.payout_dlq = self._queue("payout-dlq", f"payout-processing-dlq-{suffix}")
+        # Schedules that Scheduler could not deliver to the function land here.
+        self.schedule_dlq = self._queue("schedule-dlq", f"payout-schedule-dlq-{suffix}")
+
+    def _queue(self, id_: str, name: str) -> SqsQueue:
+        queue = SqsQueue(
+            self,
+            id_,
+            name=name,
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            sqs_managed_sse_enabled=True,
+        )
+        SqsQueuePolicy(
+            self,
+            f"{id_}-policy",
+            queue_url=queue.url,
+            policy=deny_insecure_transport("sqs:*", [queue.arn]),
+        )
+        return queue

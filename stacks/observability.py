@@ -1,0 +1,113 @@
+"""Alarms to an ops topic, and the dashboard that shows the metrics and the alarms."""
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from stacks.config import StackConfig
+from stacks.dashboard import DashboardSubjects, dashboard_body
+from stacks.policies import deny_insecure_transport
+
+API_5XX_RATE_THRESHOLD = 0.05  # 5XXError's Average is the share of requests that failed
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    name: str
+    namespace: str
+    metric: str
+    dimensions: dict[str, str]
+    statistic: str = "Sum"
+    threshold: float = 0
+    description: str = ""
+
+
+class Observability(Construct):
+    def __init__(self, scope: Construct, id_: str, config: StackConfig, subjects: DashboardSubjects) -> None:
+        super().__init__(scope, id_)
+        suffix = config.environment_suffix
+        self.ops_topic = SnsTopic(self, "ops-topic", name=f"ops-alerts-{suffix}", kms_master_key_id="alias/aws/sns")
+        SnsTopicPolicy(
+            self,
+            "ops-topic-policy",
+            arn=self.ops_topic.arn,
+            policy=deny_insecure_transport("sns:Publish", [self.ops_topic.arn]),
+        )
+        self.alarms = [self._alarm(spec) for spec in alarm_specs(subjects, suffix)]
+        self.dashboard_name = f"referral-management-{suffix}"
+        self.dashboard = CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=self.dashboard_name,
+            dashboard_body=dashboard_body(subjects, [alarm.arn for alarm in self.alarms]),
+        )
+
+    def _alarm(self, spec: AlarmSpec) -> CloudwatchMetricAlarm:
+        return CloudwatchMetricAlarm(
+            self,
+            spec.name,
+            alarm_name=spec.name,
+            alarm_description=spec.description,
+            namespace=spec.namespace,
+            metric_name=spec.metric,
+            dimensions=spec.dimensions,
+            statistic=spec.statistic,
+            period=300,
+            evaluation_periods=1,
+            threshold=spec.threshold,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[self.ops_topic.arn],
+            ok_actions=[self.ops_topic.arn],
+        )
+
+
+def alarm_specs(s: DashboardSubjects, suffix: str) -> list[AlarmSpec]:
+    specs = []
+    for name in s.function_names:
+        for metric in ("Errors", "Throttles"):
+            specs.append(
+                AlarmSpec(
+                    name=f"{name}-{metric.lower()}",
+                    namespace="AWS/Lambda",
+                    metric=metric,
+                    dimensions={"FunctionName": name},
+                    description=f"{name} reported {metric.lower()}",
+                )
+            )
+    for queue in s.queue_names:
+        specs.append(
+            AlarmSpec(
+                name=f"{queue}-not-empty",
+                namespace="AWS/SQS",
+                metric="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": queue},
+                statistic="Maximum",
+                description=f"{queue} holds failed payout deliveries",
+            )
+        )
+    specs.append(
+        AlarmSpec(
+            name=f"{s.api_name}-5xx-rate",
+            namespace="AWS/ApiGateway",
+            metric="5XXError",
+            dimensions={"ApiName": s.api_name, "Stage": s.stage_name},
+            statistic="Average",
+            threshold=API_5XX_RATE_THRESHOLD,
+            description="More than 5% of API requests failed with 5XX",
+        )
+    )
+    specs.append(
+        AlarmSpec(
+            name=f"reward-notification-failures-{suffix}",
+            namespace=s.metrics_namespace,
+            metric="NotificationFailures",
+            dimensions={"service": s.metrics_service},
+            description="Reward notifications failed to publish (re-sent on the signup's identical retry)",
+        )
+    )
+    return specs

@@ -1,0 +1,85 @@
+"""The monthly payout: an EventBridge Scheduler schedule that invokes the payout function."""
+
+import json
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
+from cdktf_cdktf_provider_aws.scheduler_schedule import (
+    SchedulerSchedule,
+    SchedulerScheduleFlexibleTimeWindow,
+    SchedulerScheduleTarget,
+    SchedulerScheduleTargetDeadLetterConfig,
+    SchedulerScheduleTargetRetryPolicy,
+)
+from cdktf_cdktf_provider_aws.scheduler_schedule_group import SchedulerScheduleGroup
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from stacks.config import StackConfig
+from stacks.policies import allow, assume_role_policy, policy_document
+
+MONTHLY_AT_0200_UTC_ON_THE_1ST = "cron(0 2 1 * ? *)"
+# Scheduler fills these context attributes in at each run: the input carries the run's own
+# time, not a value frozen at synth time as the original's `executionId: new Date()` was.
+PAYOUT_INPUT = json.dumps(
+    {
+        "source": "aws.scheduler",
+        "scheduledTime": "<aws.scheduler.scheduled-time>",
+        "executionId": "<aws.scheduler.execution-id>",
+    }
+)
+RETRY_ATTEMPTS = 3
+MAX_EVENT_AGE_SECONDS = 3600
+
+
+class PayoutSchedule(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        config: StackConfig,
+        payout_function: LambdaFunction,
+        dead_letter_queue: SqsQueue,
+    ) -> None:
+        super().__init__(scope, id_)
+        suffix = config.environment_suffix
+        self.group = SchedulerScheduleGroup(self, "group", name=f"referral-payouts-{suffix}")
+        self.role = IamRole(
+            self,
+            "role",
+            name=f"payout-scheduler-{suffix}-role",
+            assume_role_policy=assume_role_policy("scheduler.amazonaws.com"),
+        )
+        IamRolePolicy(
+            self,
+            "policy",
+            name=f"payout-scheduler-{suffix}-policy",
+            role=self.role.id,
+            policy=policy_document(
+                [
+                    allow("InvokePayoutOnly", ["lambda:InvokeFunction"], [payout_function.arn]),
+                    allow("DeadLetterUndelivered", ["sqs:SendMessage"], [dead_letter_queue.arn]),
+                ]
+            ),
+        )
+        self.schedule = SchedulerSchedule(
+            self,
+            "monthly-payout",
+            name=f"monthly-payout-{suffix}",
+            group_name=self.group.name,
+            description="Pays last month's pending referral rewards",
+            schedule_expression=MONTHLY_AT_0200_UTC_ON_THE_1ST,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=SchedulerScheduleFlexibleTimeWindow(mode="OFF"),
+            target=SchedulerScheduleTarget(
+                arn=payout_function.arn,
+                role_arn=self.role.arn,
+                input=PAYOUT_INPUT,
+                retry_policy=SchedulerScheduleTargetRetryPolicy(
+                    maximum_retry_attempts=RETRY_ATTEMPTS,
+                    maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,
+                ),
+                dead_letter_config=SchedulerScheduleTargetDeadLetterConfig(arn=dead_letter_queue.arn),
+            ),
+        )

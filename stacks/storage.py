@@ -1,0 +1,180 @@
+"""Where referral data lives: the referral and idempotency tables and the payout-report bucket."""
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTableGlobalSecondaryIndex,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
+)
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+from stacks.config import StackConfig
+from stacks.policies import deny_insecure_transport
+
+# Names shared with lambdas/referrals/contract.py (tests/stack checks they agree).
+REFERRER_INDEX = "referrer-index"
+PENDING_REWARDS_INDEX = "pending-rewards-index"
+PAYOUT_INDEX = "payout-index"
+PAYOUT_PROJECTION = ["referrer_id", "reward_amount"]
+
+REPORT_GLACIER_AFTER_DAYS = 90
+NONCURRENT_VERSIONS_KEPT_DAYS = 30
+ABORT_MULTIPART_AFTER_DAYS = 7
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, id_: str, config: StackConfig) -> None:
+        super().__init__(scope, id_)
+        suffix = config.environment_suffix
+        self.referral_table = DynamodbTable(
+            self,
+            "referral-table",
+            name=f"referral-tracking-{suffix}",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="user_id",
+            range_key="referral_timestamp",
+            attribute=[
+                DynamodbTableAttribute(name="user_id", type="S"),
+                DynamodbTableAttribute(name="referral_timestamp", type="N"),
+                DynamodbTableAttribute(name="referrer_id", type="S"),
+                DynamodbTableAttribute(name="pending_reward", type="S"),
+                DynamodbTableAttribute(name="payout_id", type="S"),
+            ],
+            global_secondary_index=[
+                DynamodbTableGlobalSecondaryIndex(
+                    name=REFERRER_INDEX, hash_key="referrer_id", projection_type="ALL"
+                ),
+                # Sparse: only pending rewards carry pending_reward, so a payout reads what it pays.
+                DynamodbTableGlobalSecondaryIndex(
+                    name=PENDING_REWARDS_INDEX,
+                    hash_key="pending_reward",
+                    range_key="referral_timestamp",
+                    projection_type="INCLUDE",
+                    non_key_attributes=PAYOUT_PROJECTION,
+                ),
+                # Sparse: lets a resumed payout find the rewards it claimed before a crash.
+                DynamodbTableGlobalSecondaryIndex(
+                    name=PAYOUT_INDEX,
+                    hash_key="payout_id",
+                    range_key="referral_timestamp",
+                    projection_type="INCLUDE",
+                    non_key_attributes=PAYOUT_PROJECTION,
+                ),
+            ],
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
+            deletion_protection_enabled=config.deletion_protection,
+        )
+        self.idempotency_table = DynamodbTable(
+            self,
+            "idempotency-table",
+            name=f"payout-idempotency-{suffix}",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="idempotency_key",
+            attribute=[DynamodbTableAttribute(name="idempotency_key", type="S")],
+            ttl=DynamodbTableTtl(attribute_name="ttl", enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
+            deletion_protection_enabled=config.deletion_protection,
+        )
+        self.reports_bucket = self._reports_bucket(suffix)
+
+    def _reports_bucket(self, suffix: str) -> S3Bucket:
+        # bucket_prefix: Terraform appends a unique suffix at create time, so the name is
+        # globally unique while the synthesized JSON stays the same on every run.
+        bucket = S3Bucket(self, "reports-bucket", bucket_prefix=f"payout-reports-{suffix}-")
+        S3BucketVersioningA(
+            self,
+            "reports-versioning",
+            bucket=bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "reports-encryption",
+            bucket=bucket.id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=(
+                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                            sse_algorithm="AES256"
+                        )
+                    )
+                )
+            ],
+        )
+        S3BucketPublicAccessBlock(
+            self,
+            "reports-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self,
+            "reports-ownership",
+            bucket=bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        S3BucketLifecycleConfiguration(
+            self,
+            "reports-lifecycle",
+            bucket=bucket.id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="archive-reports",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    transition=[
+                        S3BucketLifecycleConfigurationRuleTransition(
+                            days=REPORT_GLACIER_AFTER_DAYS, storage_class="GLACIER"
+                        )
+                    ],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=NONCURRENT_VERSIONS_KEPT_DAYS
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=ABORT_MULTIPART_AFTER_DAYS
+                        )
+                    ],
+                )
+            ],
+        )
+        S3BucketPolicy(
+            self,
+            "reports-policy",
+            bucket=bucket.id,
+            policy=deny_insecure_transport("s3:*", [bucket.arn, f"{bucket.arn}/*"]),
+        )
+        return bucket

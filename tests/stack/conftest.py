@@ -1,0 +1,89 @@
+"""Synthesize the stacks once per test session and share their Terraform JSON.
+
+One cdktf App holds every configuration the tests need, so jsii and the provider bindings load
+once; each stack is synthesized into its own directory under a session temp dir.
+"""
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stacks.config import StackConfig
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+OFFLINE_TFRC = PROJECT_ROOT / "tools" / "terraform-offline.tfrc"
+PROVIDER_MIRROR = Path("/opt/tf-plugins")
+
+DEFAULT = StackConfig.from_env({})
+REMOTE_STATE = StackConfig.from_env(
+    {
+        "ENVIRONMENT_SUFFIX": "prod",
+        "AWS_REGION": "eu-west-1",
+        "STATE_BUCKET": "acme-terraform-state",
+        "STATE_BUCKET_REGION": "eu-central-1",
+    }
+)
+CONFIGS = {"tap-stack": DEFAULT, "tap-stack-prod": REMOTE_STATE}
+
+
+@dataclass(frozen=True)
+class Synth:
+    outdir: Path
+    stack_dir: Path
+    json: dict
+
+    def resources(self, resource_type: str) -> dict[str, dict]:
+        return self.json["resource"].get(resource_type, {})
+
+    def one(self, resource_type: str, **match: object) -> dict:
+        found = [r for r in self.resources(resource_type).values() if all(r.get(k) == v for k, v in match.items())]
+        assert len(found) == 1, f"expected one {resource_type} with {match}, found {len(found)}"
+        return found[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def terraform_cli_config() -> Iterator[None]:
+    """Use the provider mirror when this machine has one (offline); the registry otherwise."""
+    if PROVIDER_MIRROR.is_dir() and not Path(os.environ.get("TF_CLI_CONFIG_FILE", "/nonexistent")).is_file():
+        os.environ["TF_CLI_CONFIG_FILE"] = str(OFFLINE_TFRC)
+    yield
+
+
+@pytest.fixture(scope="session")
+def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
+    from stacks.provider_import import skip_provider_package_init
+
+    skip_provider_package_init()
+    from cdktf import App
+
+    from stacks.tap_stack import TapStack
+
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    app = App(outdir=str(outdir))
+    for name, config in CONFIGS.items():
+        TapStack(app, name, config)
+    app.synth()
+    result = {}
+    for name in CONFIGS:
+        stack_dir = outdir / "stacks" / name
+        result[name] = Synth(outdir, stack_dir, json.loads((stack_dir / "cdk.tf.json").read_text()))
+    return result
+
+
+@pytest.fixture(scope="session")
+def synth(synths: dict[str, Synth]) -> Synth:
+    """The default configuration: suffix dev, us-east-1, local state."""
+    return synths["tap-stack"]
+
+
+@pytest.fixture(scope="session")
+def prod_synth(synths: dict[str, Synth]) -> Synth:
+    """Suffix prod in eu-west-1 with an S3 state backend in eu-central-1."""
+    return synths["tap-stack-prod"]
+
