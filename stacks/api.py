@@ -1,8 +1,6 @@
 """The public REST API: POST /signup and GET /referrers/{code}, both served by the reward function."""
 
 from cdktf import Fn, TerraformResourceLifecycle
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
@@ -18,6 +16,8 @@ from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
 from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from constructs import Construct
+
 from stacks.config import StackConfig
 
 THROTTLE_RATE_PER_SECOND = 50

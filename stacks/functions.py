@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf import AssetType, Fn, TerraformAsset
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -17,6 +15,8 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
 )
+from constructs import Construct
+
 from stacks.lambda_package import build_lambda_zip
 from stacks.policies import allow, assume_role_policy, policy_document
 

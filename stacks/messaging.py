@@ -1,11 +1,11 @@
 """Messages out of the system: the reward notification topic and the payout dead-letter queues."""
 
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from constructs import Construct
+
 from stacks.config import StackConfig
 from stacks.policies import deny_insecure_transport
 

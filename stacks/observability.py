@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from constructs import Construct
+
 from stacks.config import StackConfig
 from stacks.dashboard import DashboardSubjects, dashboard_body
 from stacks.policies import deny_insecure_transport

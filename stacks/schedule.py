@@ -2,8 +2,6 @@
 
 import json
 
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
@@ -16,6 +14,8 @@ from cdktf_cdktf_provider_aws.scheduler_schedule import (
 )
 from cdktf_cdktf_provider_aws.scheduler_schedule_group import SchedulerScheduleGroup
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from constructs import Construct
+
 from stacks.config import StackConfig
 from stacks.policies import allow, assume_role_policy, policy_document
 

@@ -1,7 +1,5 @@
 """Where referral data lives: the referral and idempotency tables and the payout-report bucket."""
 
-from constructs import Construct
-
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -34,6 +32,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningA,
     S3BucketVersioningVersioningConfiguration,
 )
+from constructs import Construct
+
 from stacks.config import StackConfig
 from stacks.policies import deny_insecure_transport
 

@@ -1,9 +1,9 @@
 """TapStack: wires the constructs of each concern together and declares the outputs."""
 
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from stacks.api import ReferralApi
 from stacks.config import StackConfig
 from stacks.dashboard import DashboardSubjects
@@ -153,7 +153,9 @@ class TapStack(TerraformStack):
 
     def _backend(self, config: StackConfig) -> None:
         if config.state_bucket is None:
-            LocalBackend(self, path="terraform.tfstate")
+            # Relative to cdktf.out/stacks/<stack>/: the state lives in the project root, outside
+            # the synth output (which each synth rewrites), and no absolute path enters the JSON.
+            LocalBackend(self, path=f"../../../terraform.{self.node.id}.tfstate")
             return
         S3Backend(
             self,

@@ -7,7 +7,7 @@ CENT = Decimal("0.01")
 
 def parse_amount(value: object) -> Decimal:
     """A non-negative, finite amount from a Decimal, int or decimal string; floats are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError(f"amount must be a decimal string or integer, not {type(value).__name__}")
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())

@@ -1,4 +1,6 @@
-"""moto-backed AWS for handler tests (fixture `aws` is registered in conftest.py): the tables, topic and bucket as the stack defines them.
+"""moto-backed AWS for handler tests: the tables, topic and bucket as the stack defines them.
+
+The fixture `aws` is registered in conftest.py.
 
 Handler tests never import cdktf or the stack; they get the same environment names the stack
 gives each function (GUIDE section 3), pointed at these emulated resources.

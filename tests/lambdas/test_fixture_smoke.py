@@ -1,6 +1,7 @@
 import json
 
 import boto3
+
 from tests.lambdas.fake_aws import published_messages
 
 

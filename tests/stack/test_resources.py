@@ -233,7 +233,7 @@ def test_provider_region_tags_and_local_state_by_default(synth: Synth) -> None:
     assert provider["default_tags"] == [
         {"tags": {"Environment": "dev", "Application": "ReferralManagement", "ManagedBy": "CDKTF"}}
     ]
-    assert synth.json["terraform"]["backend"] == {"local": {"path": "terraform.tfstate"}}
+    assert synth.json["terraform"]["backend"] == {"local": {"path": "../../../terraform.tap-stack.tfstate"}}
     assert synth.json["terraform"]["required_providers"]["aws"]["version"] == "5.100.0"
 
 
