@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
+CHECKOV_VENV := .venv-checkov
+CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-requirements
+SYNTH_JSON := cdktf.out/stacks/tap-stack/cdk.tf.json
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # No registry access (CI machines): install providers from the local filesystem mirror, unless
@@ -35,9 +38,17 @@ test: setup ## Run every test (unit, handlers on moto, stack, terraform validate
 snapshot: setup ## Accept an intended infrastructure change into the synth snapshot
 	$(PY) -m pytest tests/stack --snapshot-update
 
-lint: setup ## ruff and mypy
+# checkov's own pins clash with boto3/moto, so it lives in a virtualenv of its own.
+$(CHECKOV_INSTALLED): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+lint: setup $(CHECKOV_INSTALLED) ## ruff, mypy, and checkov on the synthesized Terraform (default configuration)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy stacks lambdas main.py
+	env -u ENVIRONMENT_SUFFIX -u AWS_REGION -u STATE_BUCKET -u WAF_ENABLED -u LOCAL_AWS_ENDPOINT $(PY) main.py
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(SYNTH_JSON)
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache

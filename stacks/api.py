@@ -1,31 +1,89 @@
-"""The public REST API: POST /signup and GET /referrers/{code}, both served by the reward function."""
+"""The public REST API: POST /signup and GET /referrers/{code}, both served by the reward function.
+
+Both routes require an API key (usage plan with throttle and quota); the signup body is checked
+against a JSON schema before the function runs; the stage writes JSON access logs and X-Ray traces.
+"""
+
+import json
 
 from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
 from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
 from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
 from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
     ApiGatewayMethodSettings,
     ApiGatewayMethodSettingsSettings,
 )
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
 from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
 from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
     ApiGatewayRestApi,
     ApiGatewayRestApiEndpointConfiguration,
 )
-from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanQuotaSettings,
+    ApiGatewayUsagePlanThrottleSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from stacks.config import StackConfig
+from stacks.policies import assume_role_policy
 
-THROTTLE_RATE_PER_SECOND = 50
-THROTTLE_BURST = 100
+ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
+# API Gateway validates with JSON Schema draft 4. The function re-checks everything (it is the
+# authority); this refuses malformed bodies before they cost an invocation.
+SIGNUP_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "Signup",
+    "type": "object",
+    "required": ["userId"],
+    "properties": {
+        "userId": {"type": "string", "pattern": ID_PATTERN},
+        "referralCode": {"type": "string", "pattern": ID_PATTERN},
+        "email": {"type": "string", "maxLength": 254},
+    },
+}
+# One JSON object per request; no request or response bodies (they hold e-mail addresses).
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "requestTime": "$context.requestTimeEpoch",
+        "ip": "$context.identity.sourceIp",
+        "apiKeyId": "$context.identity.apiKeyId",
+        "method": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationStatus": "$context.integration.status",
+        "error": "$context.error.message",
+        "validationError": "$context.error.validationErrorString",
+    }
+)
+PUSH_TO_CLOUDWATCH_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+def access_log_group_name(api_name: str) -> str:
+    return f"/aws/apigateway/{api_name}/access"
 
 
 class ReferralApi(Construct):
-    def __init__(self, scope: Construct, id_: str, config: StackConfig, backend: LambdaFunction) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, config: StackConfig, backend: LambdaFunction, kms_key_arn: str
+    ) -> None:
         super().__init__(scope, id_)
         suffix = config.environment_suffix
         self.api_name = f"referral-api-{suffix}"
@@ -35,55 +93,116 @@ class ReferralApi(Construct):
             name=self.api_name,
             description="Referral signups and referrer statistics",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
+        api_id = self.rest_api.id
         signup = ApiGatewayResource(
-            self, "signup", rest_api_id=self.rest_api.id, parent_id=self.rest_api.root_resource_id, path_part="signup"
+            self, "signup", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="signup"
         )
         referrers = ApiGatewayResource(
-            self,
-            "referrers",
-            rest_api_id=self.rest_api.id,
-            parent_id=self.rest_api.root_resource_id,
-            path_part="referrers",
+            self, "referrers", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="referrers"
         )
-        referrer = ApiGatewayResource(
-            self, "referrer", rest_api_id=self.rest_api.id, parent_id=referrers.id, path_part="{code}"
+        referrer = ApiGatewayResource(self, "referrer", rest_api_id=api_id, parent_id=referrers.id, path_part="{code}")
+        body_validator = ApiGatewayRequestValidator(
+            self, "body-validator", rest_api_id=api_id, name="signup-body", validate_request_body=True
+        )
+        params_validator = ApiGatewayRequestValidator(
+            self, "params-validator", rest_api_id=api_id, name="path-parameters", validate_request_parameters=True
+        )
+        signup_model = ApiGatewayModel(
+            self,
+            "signup-model",
+            rest_api_id=api_id,
+            name="Signup",
+            content_type="application/json",
+            schema=json.dumps(SIGNUP_SCHEMA),
+        )
+        # Refusals by API Gateway itself answer in the same {"error": ...} shape as the function.
+        bad_body = ApiGatewayGatewayResponse(
+            self,
+            "bad-request-body",
+            rest_api_id=api_id,
+            response_type="BAD_REQUEST_BODY",
+            status_code="400",
+            response_templates={
+                "application/json": '{"error": "invalid signup body: $context.error.validationErrorString"}'
+            },
         )
         routes = [
-            self._route("post-signup", signup, "POST", "signup", backend),
-            self._route("get-referrer", referrer, "GET", "referrers/*", backend),
+            self._route(
+                "post-signup",
+                signup,
+                "POST",
+                "signup",
+                backend,
+                request_validator_id=body_validator.id,
+                request_models={"application/json": signup_model.name},
+            ),
+            self._route(
+                "get-referrer",
+                referrer,
+                "GET",
+                "referrers/*",
+                backend,
+                request_validator_id=params_validator.id,
+                request_parameters={"method.request.path.code": True},
+            ),
         ]
-        # A deployment is a snapshot: redeploy whenever any route changes, new before old.
-        redeploy_on = [signup.id, referrers.id, referrer.id, *(part.id for route in routes for part in route)]
+        # A deployment is a snapshot: redeploy whenever any part of the API changes, new before old.
+        redeploy_on = [
+            part.id for part in (signup, referrers, referrer, body_validator, params_validator, signup_model, bad_body)
+        ] + [part.id for route in routes for part in route]
         self.deployment = ApiGatewayDeployment(
             self,
             "deployment",
-            rest_api_id=self.rest_api.id,
+            rest_api_id=api_id,
             triggers={"redeployment": Fn.sha1(Fn.jsonencode(redeploy_on))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
+        self.access_log_group = CloudwatchLogGroup(
+            self,
+            "access-logs",
+            name=access_log_group_name(self.api_name),
+            retention_in_days=config.log_retention_days,
+            kms_key_id=kms_key_arn,
+        )
+        account = self._cloudwatch_logging_role(suffix)
         self.stage = ApiGatewayStage(
             self,
             "stage",
-            rest_api_id=self.rest_api.id,
+            rest_api_id=api_id,
             deployment_id=self.deployment.id,
             stage_name=suffix,
+            xray_tracing_enabled=True,
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=self.access_log_group.arn, format=ACCESS_LOG_FORMAT
+            ),
+            depends_on=[account],
         )
         ApiGatewayMethodSettings(
             self,
-            "throttling",
-            rest_api_id=self.rest_api.id,
+            "method-settings",
+            rest_api_id=api_id,
             stage_name=self.stage.stage_name,
             method_path="*/*",
             settings=ApiGatewayMethodSettingsSettings(
-                throttling_rate_limit=THROTTLE_RATE_PER_SECOND,
-                throttling_burst_limit=THROTTLE_BURST,
+                throttling_rate_limit=config.api_rate_limit,
+                throttling_burst_limit=config.api_burst_limit,
                 metrics_enabled=True,
+                logging_level="ERROR",
+                data_trace_enabled=False,  # full request logs would hold e-mail addresses
             ),
         )
+        self.api_key = self._api_key_and_usage_plan(config)
 
     def _route(
-        self, id_: str, resource: ApiGatewayResource, http_method: str, path: str, backend: LambdaFunction
+        self,
+        id_: str,
+        resource: ApiGatewayResource,
+        http_method: str,
+        path: str,
+        backend: LambdaFunction,
+        **method_options: object,
     ) -> tuple[ApiGatewayMethod, ApiGatewayIntegration]:
         method = ApiGatewayMethod(
             self,
@@ -91,7 +210,9 @@ class ReferralApi(Construct):
             rest_api_id=self.rest_api.id,
             resource_id=resource.id,
             http_method=http_method,
-            authorization="NONE",
+            authorization="NONE",  # callers are identified by their API key (usage plan)
+            api_key_required=True,
+            **method_options,  # type: ignore[arg-type]  # validator, models, parameters per route
         )
         integration = ApiGatewayIntegration(
             self,
@@ -114,3 +235,34 @@ class ReferralApi(Construct):
             source_arn=f"{self.rest_api.execution_arn}/*/{http_method}/{path}",
         )
         return method, integration
+
+    def _cloudwatch_logging_role(self, suffix: str) -> ApiGatewayAccount:
+        """API Gateway writes access logs through a role set once per account and region."""
+        role = IamRole(
+            self,
+            "cloudwatch-role",
+            name=f"referral-api-{suffix}-cloudwatch",
+            assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
+        )
+        attachment = IamRolePolicyAttachment(
+            self, "cloudwatch-role-policy", role=role.name, policy_arn=PUSH_TO_CLOUDWATCH_POLICY_ARN
+        )
+        return ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn, depends_on=[attachment])
+
+    def _api_key_and_usage_plan(self, config: StackConfig) -> ApiGatewayApiKey:
+        plan = ApiGatewayUsagePlan(
+            self,
+            "usage-plan",
+            name=f"{self.api_name}-default",
+            description="Every caller of the referral API: throttle and daily quota per key",
+            api_stages=[ApiGatewayUsagePlanApiStages(api_id=self.rest_api.id, stage=self.stage.stage_name)],
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(
+                rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit
+            ),
+            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=config.api_quota_per_day, period="DAY"),
+        )
+        key = ApiGatewayApiKey(
+            self, "api-key", name=f"{self.api_name}-default", description="Default key of the referral API"
+        )
+        ApiGatewayUsagePlanKey(self, "usage-plan-key", key_id=key.id, key_type="API_KEY", usage_plan_id=plan.id)
+        return key

@@ -45,9 +45,7 @@ def dashboard_widgets(s: DashboardSubjects) -> list[dict]:
     api = ["ApiName", s.api_name, "Stage", s.stage_name]
     widgets = [
         metric_widget("API requests", [["AWS/ApiGateway", "Count", *api]]),
-        metric_widget(
-            "API errors", [["AWS/ApiGateway", "4XXError", *api], ["AWS/ApiGateway", "5XXError", *api]]
-        ),
+        metric_widget("API errors", [["AWS/ApiGateway", "4XXError", *api], ["AWS/ApiGateway", "5XXError", *api]]),
         metric_widget(
             "API latency (p50, p99)",
             [
@@ -100,10 +98,7 @@ def dashboard_widgets(s: DashboardSubjects) -> list[dict]:
     widgets.append(
         metric_widget(
             "Signups, rewards and notification failures",
-            [
-                [s.metrics_namespace, name, *service]
-                for name in ("Signups", "Enrolments", "NotificationFailures")
-            ],
+            [[s.metrics_namespace, name, *service] for name in ("Signups", "Enrolments", "NotificationFailures")],
         )
     )
     return [_placed(widget, index, s.region) for index, widget in enumerate(widgets)]

@@ -13,14 +13,14 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: two weeks to inspect 
 
 
 class Messaging(Construct):
-    def __init__(self, scope: Construct, id_: str, config: StackConfig) -> None:
+    def __init__(self, scope: Construct, id_: str, config: StackConfig, kms_key_arn: str) -> None:
         super().__init__(scope, id_)
         suffix = config.environment_suffix
         self.reward_topic = SnsTopic(
             self,
             "reward-topic",
             name=f"reward-notifications-{suffix}",
-            kms_master_key_id="alias/aws/sns",
+            kms_master_key_id=kms_key_arn,
         )
         SnsTopicPolicy(
             self,
@@ -29,17 +29,17 @@ class Messaging(Construct):
             policy=deny_insecure_transport("sns:Publish", [self.reward_topic.arn]),
         )
         # Failed asynchronous payout invocations (after Lambda's own retries) land here.
-        self.payout_dlq = self._queue("payout-dlq", f"payout-processing-dlq-{suffix}")
+        self.payout_dlq = self._queue("payout-dlq", f"payout-processing-dlq-{suffix}", kms_key_arn)
         # Schedules that Scheduler could not deliver to the function land here.
-        self.schedule_dlq = self._queue("schedule-dlq", f"payout-schedule-dlq-{suffix}")
+        self.schedule_dlq = self._queue("schedule-dlq", f"payout-schedule-dlq-{suffix}", kms_key_arn)
 
-    def _queue(self, id_: str, name: str) -> SqsQueue:
+    def _queue(self, id_: str, name: str, kms_key_arn: str) -> SqsQueue:
         queue = SqsQueue(
             self,
             id_,
             name=name,
             message_retention_seconds=DLQ_RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
+            kms_master_key_id=kms_key_arn,
         )
         SqsQueuePolicy(
             self,

@@ -27,10 +27,12 @@ class AlarmSpec:
 
 
 class Observability(Construct):
-    def __init__(self, scope: Construct, id_: str, config: StackConfig, subjects: DashboardSubjects) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, config: StackConfig, subjects: DashboardSubjects, kms_key_arn: str
+    ) -> None:
         super().__init__(scope, id_)
         suffix = config.environment_suffix
-        self.ops_topic = SnsTopic(self, "ops-topic", name=f"ops-alerts-{suffix}", kms_master_key_id="alias/aws/sns")
+        self.ops_topic = SnsTopic(self, "ops-topic", name=f"ops-alerts-{suffix}", kms_master_key_id=kms_key_arn)
         SnsTopicPolicy(
             self,
             "ops-topic-policy",

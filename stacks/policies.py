@@ -13,9 +13,7 @@ def allow(sid: str, actions: Sequence[str], resources: Sequence[str]) -> dict:
 
 
 def assume_role_policy(service: str) -> str:
-    return policy_document(
-        [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
-    )
+    return policy_document([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
 
 
 def deny_insecure_transport_statement(action: str, resources: Sequence[str]) -> dict:

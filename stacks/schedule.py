@@ -33,24 +33,31 @@ RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE_SECONDS = 3600
 
 
+def scheduler_role(scope: Construct, id_: str, suffix: str) -> IamRole:
+    """Created before the schedule so the KMS key policy can name it (the DLQ is encrypted)."""
+    return IamRole(
+        scope,
+        id_,
+        name=f"payout-scheduler-{suffix}-role",
+        assume_role_policy=assume_role_policy("scheduler.amazonaws.com"),
+    )
+
+
 class PayoutSchedule(Construct):
     def __init__(
         self,
         scope: Construct,
         id_: str,
         config: StackConfig,
+        *,
+        role: IamRole,
         payout_function: LambdaFunction,
         dead_letter_queue: SqsQueue,
     ) -> None:
         super().__init__(scope, id_)
         suffix = config.environment_suffix
         self.group = SchedulerScheduleGroup(self, "group", name=f"referral-payouts-{suffix}")
-        self.role = IamRole(
-            self,
-            "role",
-            name=f"payout-scheduler-{suffix}-role",
-            assume_role_policy=assume_role_policy("scheduler.amazonaws.com"),
-        )
+        self.role = role
         IamRolePolicy(
             self,
             "policy",

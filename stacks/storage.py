@@ -49,7 +49,7 @@ ABORT_MULTIPART_AFTER_DAYS = 7
 
 
 class Storage(Construct):
-    def __init__(self, scope: Construct, id_: str, config: StackConfig) -> None:
+    def __init__(self, scope: Construct, id_: str, config: StackConfig, kms_key_arn: str) -> None:
         super().__init__(scope, id_)
         suffix = config.environment_suffix
         self.referral_table = DynamodbTable(
@@ -67,9 +67,7 @@ class Storage(Construct):
                 DynamodbTableAttribute(name="payout_id", type="S"),
             ],
             global_secondary_index=[
-                DynamodbTableGlobalSecondaryIndex(
-                    name=REFERRER_INDEX, hash_key="referrer_id", projection_type="ALL"
-                ),
+                DynamodbTableGlobalSecondaryIndex(name=REFERRER_INDEX, hash_key="referrer_id", projection_type="ALL"),
                 # Sparse: only pending rewards carry pending_reward, so a payout reads what it pays.
                 DynamodbTableGlobalSecondaryIndex(
                     name=PENDING_REWARDS_INDEX,
@@ -88,7 +86,7 @@ class Storage(Construct):
                 ),
             ],
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arn),
             deletion_protection_enabled=config.deletion_protection,
         )
         self.idempotency_table = DynamodbTable(
@@ -100,12 +98,12 @@ class Storage(Construct):
             attribute=[DynamodbTableAttribute(name="idempotency_key", type="S")],
             ttl=DynamodbTableTtl(attribute_name="ttl", enabled=True),
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
-            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arn),
             deletion_protection_enabled=config.deletion_protection,
         )
-        self.reports_bucket = self._reports_bucket(suffix)
+        self.reports_bucket = self._reports_bucket(suffix, kms_key_arn)
 
-    def _reports_bucket(self, suffix: str) -> S3Bucket:
+    def _reports_bucket(self, suffix: str, kms_key_arn: str) -> S3Bucket:
         # bucket_prefix: Terraform appends a unique suffix at create time, so the name is
         # globally unique while the synthesized JSON stays the same on every run.
         bucket = S3Bucket(self, "reports-bucket", bucket_prefix=f"payout-reports-{suffix}-")
@@ -123,9 +121,11 @@ class Storage(Construct):
                 S3BucketServerSideEncryptionConfigurationRuleA(
                     apply_server_side_encryption_by_default=(
                         S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm="AES256"
+                            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
                         )
-                    )
+                    ),
+                    # One data key per bucket, not per object: fewer KMS calls, lower cost.
+                    bucket_key_enabled=True,
                 )
             ],
         )

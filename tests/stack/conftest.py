@@ -29,7 +29,27 @@ REMOTE_STATE = StackConfig.from_env(
         "STATE_BUCKET_REGION": "eu-central-1",
     }
 )
-CONFIGS = {"tap-stack": DEFAULT, "tap-stack-prod": REMOTE_STATE}
+# Throwaway environment: no WAF, no deletion protection, custom API limits and tiers.
+THROWAWAY = StackConfig.from_env(
+    {
+        "ENVIRONMENT_SUFFIX": "pr-7",
+        "WAF_ENABLED": "false",
+        "DELETION_PROTECTION": "false",
+        "API_RATE_LIMIT": "5",
+        "API_BURST_LIMIT": "10",
+        "API_QUOTA_PER_DAY": "1000",
+        "LOG_RETENTION_DAYS": "7",
+        "REWARD_TIERS": '{"1": "12.50", "3": "20"}',
+    }
+)
+# The local demo: every endpoint at an emulator, no public layers, no WAF.
+LOCAL = StackConfig.from_env({"ENVIRONMENT_SUFFIX": "local", "LOCAL_AWS_ENDPOINT": "http://127.0.0.1:5999"})
+CONFIGS = {
+    "tap-stack": DEFAULT,
+    "tap-stack-prod": REMOTE_STATE,
+    "tap-stack-throwaway": THROWAWAY,
+    "tap-stack-local": LOCAL,
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,19 @@ class Synth:
         found = [r for r in self.resources(resource_type).values() if all(r.get(k) == v for k, v in match.items())]
         assert len(found) == 1, f"expected one {resource_type} with {match}, found {len(found)}"
         return found[0]
+
+    def ref(self, resource_type: str, attribute: str, **match: object) -> str:
+        """The token another resource would use to refer to this one's attribute."""
+        keys = [k for k, r in self.resources(resource_type).items() if all(r.get(a) == v for a, v in match.items())]
+        assert len(keys) == 1, f"expected one {resource_type} with {match}, found {len(keys)}"
+        return f"${{{resource_type}.{keys[0]}.{attribute}}}"
+
+    def role_policy(self, role_name: str) -> dict:
+        """The parsed inline policy of the role with this name (each role has exactly one)."""
+        role_id = self.ref("aws_iam_role", "id", name=role_name)
+        policies = [p for p in self.resources("aws_iam_role_policy").values() if p["role"] == role_id]
+        assert len(policies) == 1, role_name
+        return json.loads(policies[0]["policy"])
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -87,3 +120,12 @@ def prod_synth(synths: dict[str, Synth]) -> Synth:
     """Suffix prod in eu-west-1 with an S3 state backend in eu-central-1."""
     return synths["tap-stack-prod"]
 
+
+@pytest.fixture(scope="session")
+def throwaway_synth(synths: dict[str, Synth]) -> Synth:
+    return synths["tap-stack-throwaway"]
+
+
+@pytest.fixture(scope="session")
+def local_synth(synths: dict[str, Synth]) -> Synth:
+    return synths["tap-stack-local"]

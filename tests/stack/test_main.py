@@ -9,8 +9,14 @@ import pytest
 
 from tests.stack.conftest import PROJECT_ROOT, Synth
 
-CONFIG_VARIABLES = ("ENVIRONMENT_SUFFIX", "AWS_REGION", "STATE_BUCKET", "STATE_BUCKET_REGION",
-                    "DELETION_PROTECTION", "LOG_RETENTION_DAYS")
+CONFIG_VARIABLES = (
+    "ENVIRONMENT_SUFFIX",
+    "AWS_REGION",
+    "STATE_BUCKET",
+    "STATE_BUCKET_REGION",
+    "DELETION_PROTECTION",
+    "LOG_RETENTION_DAYS",
+)
 
 
 def run_main(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -19,7 +25,12 @@ def run_main(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     return subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "main.py")],
-        cwd=cwd, env=clean | env, capture_output=True, text=True, check=False, timeout=300,
+        cwd=cwd,
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
 
 

@@ -7,22 +7,6 @@ from stacks import storage
 from tests.stack.conftest import Synth
 
 
-def _policy(synth: Synth, role_name: str) -> dict:
-    roles = {key: r for key, r in synth.resources("aws_iam_role").items() if r["name"] == role_name}
-    assert len(roles) == 1, role_name
-    (role_key,) = roles
-    policies = [
-        p for p in synth.resources("aws_iam_role_policy").values() if p["role"] == f"${{aws_iam_role.{role_key}.id}}"
-    ]
-    assert len(policies) == 1
-    return json.loads(policies[0]["policy"])
-
-
-def _ref(synth: Synth, resource_type: str, attribute: str, **match: object) -> str:
-    key = next(k for k, r in synth.resources(resource_type).items() if all(r.get(a) == v for a, v in match.items()))
-    return f"${{{resource_type}.{key}.{attribute}}}"
-
-
 def test_referral_table_keys_indexes_and_protection(synth: Synth) -> None:
     table = synth.one("aws_dynamodb_table", name="referral-tracking-dev")
     assert (table["hash_key"], table["range_key"]) == ("user_id", "referral_timestamp")
@@ -60,10 +44,8 @@ def test_report_bucket_is_unique_but_deterministic_versioned_encrypted_private(s
     (bucket,) = synth.resources("aws_s3_bucket").values()
     assert bucket["bucket_prefix"] == "payout-reports-dev-"
     assert "bucket" not in bucket  # no timestamp or random name in the synthesized JSON
-    bucket_id = _ref(synth, "aws_s3_bucket", "id", bucket_prefix="payout-reports-dev-")
-    assert synth.one("aws_s3_bucket_versioning", bucket=bucket_id)["versioning_configuration"] == {
-        "status": "Enabled"
-    }
+    bucket_id = synth.ref("aws_s3_bucket", "id", bucket_prefix="payout-reports-dev-")
+    assert synth.one("aws_s3_bucket_versioning", bucket=bucket_id)["versioning_configuration"] == {"status": "Enabled"}
     sse = synth.one("aws_s3_bucket_server_side_encryption_configuration", bucket=bucket_id)
     assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"]
     block = synth.one("aws_s3_bucket_public_access_block", bucket=bucket_id)
@@ -88,7 +70,7 @@ def test_functions_runtime_sizes_and_packaging(synth: Synth) -> None:
     assert (reward["runtime"], reward["timeout"], reward["memory_size"]) == ("python3.12", 30, 512)
     assert (payout["runtime"], payout["timeout"], payout["memory_size"]) == ("python3.12", 300, 1024)
     assert payout["reserved_concurrent_executions"] == 5
-    dlq_arn = _ref(synth, "aws_sqs_queue", "arn", name="payout-processing-dlq-dev")
+    dlq_arn = synth.ref("aws_sqs_queue", "arn", name="payout-processing-dlq-dev")
     assert payout["dead_letter_config"] == {"target_arn": dlq_arn}
     for function in (reward, payout):
         assert function["filename"].startswith("assets/")
@@ -100,13 +82,13 @@ def test_functions_runtime_sizes_and_packaging(synth: Synth) -> None:
 def test_function_environment_follows_the_contract(synth: Synth) -> None:
     reward = synth.one("aws_lambda_function", function_name="reward-calculation-dev")["environment"]["variables"]
     payout = synth.one("aws_lambda_function", function_name="payout-processing-dev")["environment"]["variables"]
-    table = _ref(synth, "aws_dynamodb_table", "name", name="referral-tracking-dev")
-    topic = _ref(synth, "aws_sns_topic", "arn", name="reward-notifications-dev")
+    table = synth.ref("aws_dynamodb_table", "name", name="referral-tracking-dev")
+    topic = synth.ref("aws_sns_topic", "arn", name="reward-notifications-dev")
     for variables in (reward, payout):
         assert variables["REFERRAL_TABLE_NAME"] == table
         assert variables["SNS_TOPIC_ARN"] == topic
         assert variables["REGION"] == "us-east-1"
-    assert payout["IDEMPOTENCY_TABLE_NAME"] == _ref(synth, "aws_dynamodb_table", "name", name="payout-idempotency-dev")
+    assert payout["IDEMPOTENCY_TABLE_NAME"] == synth.ref("aws_dynamodb_table", "name", name="payout-idempotency-dev")
     assert payout["REPORTS_BUCKET_NAME"].startswith("${aws_s3_bucket.")
 
 
@@ -122,9 +104,9 @@ def test_layers_follow_the_configured_region(synth: Synth, prod_synth: Synth) ->
 
 def test_each_function_logs_only_to_its_own_log_group(synth: Synth) -> None:
     for name in ("reward-calculation-dev", "payout-processing-dev"):
-        log_group = _ref(synth, "aws_cloudwatch_log_group", "arn", name=f"/aws/lambda/{name}")
-        assert synth.one("aws_cloudwatch_log_group", name=f"/aws/lambda/{name}")["retention_in_days"] == 30
-        statements = _policy(synth, f"{name}-role")["Statement"]
+        log_group = synth.ref("aws_cloudwatch_log_group", "arn", name=f"/aws/lambda/{name}")
+        assert synth.one("aws_cloudwatch_log_group", name=f"/aws/lambda/{name}")["retention_in_days"] == 365
+        statements = synth.role_policy(f"{name}-role")["Statement"]
         log_actions = {a for s in statements for a in s["Action"] if a.startswith("logs:")}
         assert log_actions == {"logs:CreateLogStream", "logs:PutLogEvents"}
         for statement in statements:
@@ -146,10 +128,10 @@ def test_api_routes_and_scoped_invoke_permissions(synth: Synth) -> None:
     assert paths == {"signup", "referrers", "{code}"}
     methods = {m["http_method"] for m in synth.resources("aws_api_gateway_method").values()}
     assert methods == {"POST", "GET"}
-    function_arn = _ref(synth, "aws_lambda_function", "invoke_arn", function_name="reward-calculation-dev")
+    function_arn = synth.ref("aws_lambda_function", "invoke_arn", function_name="reward-calculation-dev")
     for integration in synth.resources("aws_api_gateway_integration").values():
         assert (integration["type"], integration["uri"]) == ("AWS_PROXY", function_arn)
-    execution_arn = _ref(synth, "aws_api_gateway_rest_api", "execution_arn", name="referral-api-dev")
+    execution_arn = synth.ref("aws_api_gateway_rest_api", "execution_arn", name="referral-api-dev")
     source_arns = {p["source_arn"] for p in synth.resources("aws_lambda_permission").values()}
     assert source_arns == {f"{execution_arn}/*/POST/signup", f"{execution_arn}/*/GET/referrers/*"}
 
@@ -166,7 +148,13 @@ def test_api_redeploys_on_change_with_stage_and_throttling(synth: Synth) -> None
     assert stage["stage_name"] == "dev"
     (settings,) = synth.resources("aws_api_gateway_method_settings").values()
     assert settings["method_path"] == "*/*"
-    assert settings["settings"] == {"throttling_rate_limit": 50, "throttling_burst_limit": 100, "metrics_enabled": True}
+    assert settings["settings"] == {
+        "throttling_rate_limit": 50,
+        "throttling_burst_limit": 100,
+        "metrics_enabled": True,
+        "logging_level": "ERROR",
+        "data_trace_enabled": False,
+    }
 
 
 def test_monthly_schedule_carries_the_runs_own_time(synth: Synth) -> None:
@@ -174,15 +162,16 @@ def test_monthly_schedule_carries_the_runs_own_time(synth: Synth) -> None:
     assert schedule["schedule_expression"] == "cron(0 2 1 * ? *)"
     assert schedule["schedule_expression_timezone"] == "UTC"
     target = schedule["target"]
-    assert target["arn"] == _ref(synth, "aws_lambda_function", "arn", function_name="payout-processing-dev")
+    assert target["arn"] == synth.ref("aws_lambda_function", "arn", function_name="payout-processing-dev")
     payload = json.loads(target["input"])
     assert payload["scheduledTime"] == "<aws.scheduler.scheduled-time>"
     assert target["retry_policy"]["maximum_retry_attempts"] > 0
-    assert target["dead_letter_config"]["arn"] == _ref(synth, "aws_sqs_queue", "arn", name="payout-schedule-dlq-dev")
-    statements = _policy(synth, "payout-scheduler-dev-role")["Statement"]
+    assert target["dead_letter_config"]["arn"] == synth.ref("aws_sqs_queue", "arn", name="payout-schedule-dlq-dev")
+    statements = synth.role_policy("payout-scheduler-dev-role")["Statement"]
     invoke = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
-    assert invoke == [{"Sid": "InvokePayoutOnly", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
-                       "Resource": [target["arn"]]}]
+    assert invoke == [
+        {"Sid": "InvokePayoutOnly", "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [target["arn"]]}
+    ]
 
 
 def test_dashboard_widgets_are_well_formed(synth: Synth) -> None:
@@ -210,19 +199,32 @@ def test_dashboard_widgets_are_well_formed(synth: Synth) -> None:
 
 
 def test_alarms_notify_the_ops_topic(synth: Synth) -> None:
-    ops_topic = _ref(synth, "aws_sns_topic", "arn", name="ops-alerts-dev")
+    ops_topic = synth.ref("aws_sns_topic", "arn", name="ops-alerts-dev")
     alarms = synth.resources("aws_cloudwatch_metric_alarm").values()
     assert {a["metric_name"] for a in alarms} >= {
-        "Errors", "Throttles", "ApproximateNumberOfMessagesVisible", "5XXError", "NotificationFailures"
+        "Errors",
+        "Throttles",
+        "ApproximateNumberOfMessagesVisible",
+        "5XXError",
+        "NotificationFailures",
     }
     for alarm in alarms:
         assert alarm["alarm_actions"] == [ops_topic]
 
 
 def test_outputs_keep_the_original_names(synth: Synth) -> None:
-    assert set(synth.json["output"]) == {
-        "api-endpoint", "api-gateway-id", "referral-table-name", "idempotency-table-name", "s3-bucket",
-        "sns-topic", "reward-calc-lambda-name", "payout-lambda-name", "dlq-url", "dashboard-url",
+    # The original's ten outputs, plus the id of the API key callers need (see README).
+    assert set(synth.json["output"]) - {"api-key-id"} == {
+        "api-endpoint",
+        "api-gateway-id",
+        "referral-table-name",
+        "idempotency-table-name",
+        "s3-bucket",
+        "sns-topic",
+        "reward-calc-lambda-name",
+        "payout-lambda-name",
+        "dlq-url",
+        "dashboard-url",
     }
     assert "region=us-east-1#dashboards:name=referral-management-dev" in synth.json["output"]["dashboard-url"]["value"]
 

@@ -47,9 +47,7 @@ TERRAFORM = shutil.which("terraform")
 
 
 def _terraform(stack_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["terraform", *args], cwd=stack_dir, capture_output=True, text=True, check=False, timeout=300
-    )
+    return subprocess.run(["terraform", *args], cwd=stack_dir, capture_output=True, text=True, check=False, timeout=300)
 
 
 @pytest.mark.skipif(TERRAFORM is None, reason="terraform CLI not installed")

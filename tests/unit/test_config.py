@@ -10,7 +10,7 @@ def test_defaults_let_a_new_user_synth_with_local_state() -> None:
     assert (config.environment_suffix, config.region, config.state_bucket) == ("dev", "us-east-1", None)
     assert config.default_tags == {"Environment": "dev", "Application": "ReferralManagement", "ManagedBy": "CDKTF"}
     assert config.deletion_protection is True
-    assert config.log_retention_days == 30
+    assert config.log_retention_days == 365
 
 
 def test_state_bucket_region_defaults_to_the_stack_region() -> None:
@@ -37,6 +37,14 @@ def test_state_bucket_region_defaults_to_the_stack_region() -> None:
         ({"DELETION_PROTECTION": "maybe"}, "DELETION_PROTECTION", "true or false"),
         ({"LOG_RETENTION_DAYS": "10"}, "LOG_RETENTION_DAYS", "CloudWatch Logs accepts"),
         ({"LOG_RETENTION_DAYS": "-1"}, "LOG_RETENTION_DAYS", "CloudWatch Logs accepts"),
+        ({"API_QUOTA_PER_DAY": "0"}, "API_QUOTA_PER_DAY", "whole number from 1"),
+        ({"API_RATE_LIMIT": "fast"}, "API_RATE_LIMIT", "whole number from 1"),
+        ({"API_RATE_LIMIT": "200", "API_BURST_LIMIT": "100"}, "API_BURST_LIMIT", "at least"),
+        ({"WAF_RATE_LIMIT": "5"}, "WAF_RATE_LIMIT", "whole number from 10"),
+        ({"WAF_ENABLED": "sometimes"}, "WAF_ENABLED", "true or false"),
+        ({"LOCAL_AWS_ENDPOINT": "https://dynamodb.us-east-1.amazonaws.com"}, "LOCAL_AWS_ENDPOINT", "emulator"),
+        ({"REWARD_TIERS": "{"}, "REWARD_TIERS", "not valid JSON"),
+        ({"REWARD_TIERS": '{"5": "10"}'}, "REWARD_TIERS", "including"),
     ],
 )
 def test_bad_values_name_the_variable_and_what_is_allowed(env: dict[str, str], variable: str, hint: str) -> None:
@@ -58,3 +66,41 @@ def test_config_is_immutable() -> None:
     config = StackConfig.from_env({})
     with pytest.raises(AttributeError):
         config.region = "eu-west-1"  # type: ignore[misc]  # frozen on purpose: the test proves it
+
+
+REWARD_TIER_EXAMPLES = [
+    '{"1": "10", "5": "15", "10": "20", "25": "25"}',
+    '{"1": "12.50"}',
+    '{"1": 10, "3": 20.5}',
+    '{"1": "0"}',
+    "{",
+    "[]",
+    '{"5": "10"}',
+    '{"0": "1", "1": "2"}',
+    '{"1": "-1"}',
+    '{"1": "1.005"}',
+    '{"1": "ten"}',
+    '{"1": true}',
+    '{"x": "1", "1": "1"}',
+    '{"1": "NaN"}',
+    '{"1": "Infinity"}',
+    '{"1": null}',
+]
+
+
+@pytest.mark.parametrize("text", REWARD_TIER_EXAMPLES)
+def test_synth_accepts_exactly_the_reward_tiers_the_function_accepts(text: str) -> None:
+    """The stack cannot import Lambda code, so it re-implements the check; both must agree."""
+    from referrals.tiers import TierConfigError, parse_tiers
+
+    try:
+        parse_tiers(text)
+        function_accepts = True
+    except TierConfigError:
+        function_accepts = False
+    try:
+        StackConfig.from_env({"REWARD_TIERS": text})
+        synth_accepts = True
+    except ConfigError:
+        synth_accepts = False
+    assert synth_accepts == function_accepts

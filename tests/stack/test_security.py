@@ -1,0 +1,193 @@
+"""Security controls of the hardening issue, each asserted on the synthesized JSON."""
+
+import json
+
+from tests.stack.conftest import Synth
+
+DATA_ACTIONS = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:Decrypt*"}
+
+
+def _key_policy(synth: Synth) -> list[dict]:
+    (key,) = synth.resources("aws_kms_key").values()
+    return json.loads(key["policy"])["Statement"]
+
+
+def test_one_customer_managed_key_with_rotation(synth: Synth) -> None:
+    (key,) = synth.resources("aws_kms_key").values()
+    assert key["enable_key_rotation"] is True
+    assert key["deletion_window_in_days"] == 30
+
+
+def test_key_policy_names_only_its_users_and_the_account_cannot_decrypt(synth: Synth) -> None:
+    statements = {s["Sid"]: s for s in _key_policy(synth)}
+    for statement in statements.values():
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] != "*"
+        assert statement["Principal"] != {"AWS": "*"}
+    root_actions = {
+        action
+        for s in statements.values()
+        if str(s["Principal"].get("AWS", "")).endswith(":root")
+        for action in s["Action"]
+    }
+    assert not root_actions & DATA_ACTIONS - {"kms:Encrypt"}, "the account root must not decrypt"
+    roles = set(statements["DataUseByFunctionAndSchedulerRoles"]["Principal"]["AWS"])
+    assert roles == {
+        synth.ref("aws_iam_role", "arn", name=name)
+        for name in ("reward-calculation-dev-role", "payout-processing-dev-role", "payout-scheduler-dev-role")
+    }
+    logs = statements["LogGroupsOfThisStack"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    log_group_arns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert {arn.rsplit("log-group:", 1)[1] for arn in log_group_arns} == {
+        group["name"] for group in synth.resources("aws_cloudwatch_log_group").values()
+    }
+    assert statements["CloudWatchAlarmsOfThisAccount"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+
+
+def test_every_store_of_data_uses_the_key(synth: Synth) -> None:
+    key = synth.ref("aws_kms_key", "arn")
+    for table in synth.resources("aws_dynamodb_table").values():
+        assert table["server_side_encryption"] == {"enabled": True, "kms_key_arn": key}, table["name"]
+    for topic in synth.resources("aws_sns_topic").values():
+        assert topic["kms_master_key_id"] == key, topic["name"]
+    for queue in synth.resources("aws_sqs_queue").values():
+        assert queue["kms_master_key_id"] == key, queue["name"]
+    for group in synth.resources("aws_cloudwatch_log_group").values():
+        assert group["kms_key_id"] == key, group["name"]
+    for function in synth.resources("aws_lambda_function").values():
+        assert function["kms_key_arn"] == key, function["function_name"]
+    (sse,) = synth.resources("aws_s3_bucket_server_side_encryption_configuration").values()
+    (rule,) = sse["rule"]
+    assert rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "aws:kms", "kms_master_key_id": key}
+    assert rule["bucket_key_enabled"] is True
+    (ownership,) = synth.resources("aws_s3_bucket_ownership_controls").values()
+    assert ownership["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+
+
+def test_bucket_topics_and_queues_refuse_requests_without_tls(synth: Synth) -> None:
+    policies = [
+        *(p["policy"] for p in synth.resources("aws_s3_bucket_policy").values()),
+        *(p["policy"] for p in synth.resources("aws_sns_topic_policy").values()),
+        *(p["policy"] for p in synth.resources("aws_sqs_queue_policy").values()),
+    ]
+    # the bucket, both topics, both queues
+    assert len(policies) == 1 + 2 + 2
+    for policy in policies:
+        (statement,) = json.loads(policy)["Statement"]
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_both_routes_need_an_api_key_and_signup_bodies_are_validated(synth: Synth) -> None:
+    methods = {m["http_method"]: m for m in synth.resources("aws_api_gateway_method").values()}
+    assert all(m["api_key_required"] is True for m in methods.values())
+    body_validator = synth.ref("aws_api_gateway_request_validator", "id", name="signup-body")
+    assert methods["POST"]["request_validator_id"] == body_validator
+    assert methods["POST"]["request_models"] == {"application/json": synth.ref("aws_api_gateway_model", "name")}
+    assert methods["GET"]["request_parameters"] == {"method.request.path.code": True}
+    (model,) = synth.resources("aws_api_gateway_model").values()
+    schema = json.loads(model["schema"])
+    assert schema["required"] == ["userId"]
+    assert set(schema["properties"]) == {"userId", "referralCode", "email"}
+    (response,) = synth.resources("aws_api_gateway_gateway_response").values()
+    assert response["response_type"] == "BAD_REQUEST_BODY"
+    assert '"error"' in response["response_templates"]["application/json"]
+
+
+def test_usage_plan_throttles_and_limits_each_key(synth: Synth, throwaway_synth: Synth) -> None:
+    for s, (rate, burst, quota) in ((synth, (50, 100, 10_000)), (throwaway_synth, (5, 10, 1000))):
+        (plan,) = s.resources("aws_api_gateway_usage_plan").values()
+        assert plan["throttle_settings"] == {"rate_limit": rate, "burst_limit": burst}
+        assert plan["quota_settings"] == {"limit": quota, "period": "DAY"}
+        (link,) = s.resources("aws_api_gateway_usage_plan_key").values()
+        assert link["key_id"] == s.ref("aws_api_gateway_api_key", "id")
+        assert link["usage_plan_id"] == s.ref("aws_api_gateway_usage_plan", "id")
+
+
+def test_stage_traces_and_writes_json_access_logs(synth: Synth) -> None:
+    (stage,) = synth.resources("aws_api_gateway_stage").values()
+    assert stage["xray_tracing_enabled"] is True
+    log_group = synth.one("aws_cloudwatch_log_group", name="/aws/apigateway/referral-api-dev/access")
+    assert stage["access_log_settings"]["destination_arn"] == synth.ref(
+        "aws_cloudwatch_log_group", "arn", name="/aws/apigateway/referral-api-dev/access"
+    )
+    access_format = json.loads(stage["access_log_settings"]["format"])
+    assert access_format["requestId"] == "$context.requestId"
+    assert log_group["retention_in_days"] == 365
+    (account,) = synth.resources("aws_api_gateway_account").values()
+    assert account["cloudwatch_role_arn"] == synth.ref("aws_iam_role", "arn", name="referral-api-dev-cloudwatch")
+
+
+def test_waf_rate_limits_per_ip_with_managed_rules_on_the_stage(synth: Synth, throwaway_synth: Synth) -> None:
+    (acl,) = synth.resources("aws_wafv2_web_acl").values()
+    assert acl["scope"] == "REGIONAL"
+    rules = {rule["name"]: rule for rule in acl["rule"]}
+    rate = rules["rate-limit-per-ip"]
+    assert rate["statement"]["rate_based_statement"] == {"limit": 1000, "aggregate_key_type": "IP"}
+    assert "block" in rate["action"]
+    for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
+        assert rules[group]["statement"]["managed_rule_group_statement"]["vendor_name"] == "AWS"
+    (association,) = synth.resources("aws_wafv2_web_acl_association").values()
+    assert association["resource_arn"] == synth.ref("aws_api_gateway_stage", "arn")
+    (logging,) = synth.resources("aws_wafv2_web_acl_logging_configuration").values()
+    assert logging["redacted_fields"] == [{"single_header": {"name": "x-api-key"}}]
+    # WAF_ENABLED=false: no web ACL, nothing left dangling.
+    for resource_type in (
+        "aws_wafv2_web_acl",
+        "aws_wafv2_web_acl_association",
+        "aws_wafv2_web_acl_logging_configuration",
+    ):
+        assert not throwaway_synth.resources(resource_type)
+
+
+def test_deletion_protection_is_on_by_default_and_can_be_switched_off(synth: Synth, throwaway_synth: Synth) -> None:
+    for table in synth.resources("aws_dynamodb_table").values():
+        assert table["deletion_protection_enabled"] is True
+        assert table["point_in_time_recovery"] == {"enabled": True}
+    for table in throwaway_synth.resources("aws_dynamodb_table").values():
+        assert table["deletion_protection_enabled"] is False
+        assert table["point_in_time_recovery"] == {"enabled": True}
+
+
+def test_payout_async_retries_then_dead_letter(synth: Synth) -> None:
+    (config,) = synth.resources("aws_lambda_function_event_invoke_config").values()
+    assert config["function_name"] == synth.ref(
+        "aws_lambda_function", "function_name", function_name="payout-processing-dev"
+    )
+    assert config["maximum_retry_attempts"] == 2
+    assert config["maximum_event_age_in_seconds"] == 3600
+
+
+def test_every_alarm_notifies_the_encrypted_ops_topic_and_is_on_the_dashboard(synth: Synth) -> None:
+    ops_topic = synth.ref("aws_sns_topic", "arn", name="ops-alerts-dev")
+    alarms = synth.resources("aws_cloudwatch_metric_alarm")
+    for alarm in alarms.values():
+        assert alarm["alarm_actions"] == [ops_topic]
+    (dashboard,) = synth.resources("aws_cloudwatch_dashboard").values()
+    widgets = json.loads(dashboard["dashboard_body"])["widgets"]
+    (alarm_widget,) = [w for w in widgets if w["type"] == "alarm"]
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(
+        f"${{aws_cloudwatch_metric_alarm.{key}.arn}}" for key in alarms
+    )
+
+
+def test_throwaway_settings_reach_the_resources(throwaway_synth: Synth) -> None:
+    for group in throwaway_synth.resources("aws_cloudwatch_log_group").values():
+        assert group["retention_in_days"] == 7
+    reward = throwaway_synth.one("aws_lambda_function", function_name="reward-calculation-pr-7")
+    assert reward["environment"]["variables"]["REWARD_TIERS"] == '{"1": "12.50", "3": "20"}'
+
+
+def test_local_demo_configuration_points_every_endpoint_at_the_emulator(local_synth: Synth, synth: Synth) -> None:
+    (provider,) = local_synth.json["provider"]["aws"]
+    (endpoints,) = provider["endpoints"]
+    assert set(endpoints.values()) == {"http://127.0.0.1:5999"}
+    assert {"dynamodb", "lambda", "s3", "apigateway", "scheduler", "kms", "iam", "sts"} <= set(endpoints)
+    assert provider["s3_use_path_style"] is True
+    for function in local_synth.resources("aws_lambda_function").values():
+        assert function["layers"] == []
+    assert not local_synth.resources("aws_wafv2_web_acl")
+    # ...and none of it leaks into a real deployment.
+    (real_provider,) = synth.json["provider"]["aws"]
+    assert not {"endpoints", "access_key", "secret_key"} & set(real_provider)
