@@ -43,3 +43,24 @@ PAYOUT_PROJECTION = (REFERRER_ID, REWARD_AMOUNT)
 # Idempotency table.
 IDEMPOTENCY_KEY = "idempotency_key"
 TTL = "ttl"
+
+# Reward calculator
+# Referral item attributes besides the ones above.
+EMAIL = "email"
+SIGNUP_DATE = "signup_date"  # ISO-8601 UTC
+REFERRAL_NUMBER = "referral_number"  # the referrer's referral_count after this referral
+NOTIFICATION_FAILED = "notification_failed"  # set when the reward's SNS publish failed
+
+# Profile attributes of a user who signed up with a code: who referred them and the
+# REFERRAL_TIMESTAMP of their referral item, so an identical retry finds it with one GetItem.
+REFERRED_BY = "referred_by"
+REFERRED_AT = "referred_at"
+
+# Reward notification (SNS): message "type" and the message attribute carrying it.
+EVENT_TYPE_ATTRIBUTE = "event_type"
+REFERRAL_REWARDED = "referral.rewarded"
+
+# Payout processor
+# Profile attribute (string set) of the payout ids already added to PAID_TOTAL, so a resumed
+# payout cannot credit a referrer twice.
+PAID_PAYOUTS = "paid_payouts"

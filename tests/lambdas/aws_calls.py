@@ -2,16 +2,42 @@
 
 Hooks botocore's `before-call` event of each cached client: it fires once per API operation,
 before botocore's own retries, so a count is the number of operations our code asked for.
+
+Every call made from Lambda code during the handler tests is also kept, per function, as the
+IAM action and the resource it touched; tests/stack/test_least_privilege.py compares that with
+the policy the stack grants each function.
 """
 
+import os
+import sys
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from referrals import aws_clients
 
 SERVICES = ("dynamodb", "s3", "sns")
+LAMBDAS_DIR = str(Path(__file__).resolve().parents[2] / "lambdas")
+# Function environment variable -> the stack's logical name of the resource it names.
+RESOURCE_VARIABLES = {
+    "REFERRAL_TABLE_NAME": "referral-table",
+    "IDEMPOTENCY_TABLE_NAME": "idempotency-table",
+    "REPORTS_BUCKET_NAME": "reports-bucket",
+    "SNS_TOPIC_ARN": "reward-topic",
+}
+TRANSACTION_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+# function ("reward-calculator" / "payout-processor") -> {(IAM action, logical resource)}
+SESSION_ACTIONS: dict[str, set[tuple[str, str]]] = defaultdict(set)
+SESSION_ERRORS: list[str] = []  # calls that could not be mapped to an IAM action
 
 
 class InjectedFault(Exception):
@@ -36,13 +62,72 @@ class CallLog:
 
 
 @contextmanager
-def recorded_calls(fail_at: int | None = None) -> Iterator[CallLog]:
-    log = CallLog(fail_at=fail_at)
+def _hooked(handler: Callable[..., None], unique_id: str, event: str = "before-call") -> Iterator[None]:
     clients = [aws_clients.client(service) for service in SERVICES]
     for client in clients:
-        client.meta.events.register("before-call", log.before_call, unique_id="aws-call-log")
+        client.meta.events.register(event, handler, unique_id=unique_id)
     try:
-        yield log
+        yield
     finally:
         for client in clients:
-            client.meta.events.unregister("before-call", unique_id="aws-call-log")
+            client.meta.events.unregister(event, unique_id=unique_id)
+
+
+@contextmanager
+def recorded_calls(fail_at: int | None = None) -> Iterator[CallLog]:
+    log = CallLog(fail_at=fail_at)
+    with _hooked(log.before_call, unique_id=f"aws-call-log-{id(log)}"):
+        yield log
+
+
+@contextmanager
+def iam_actions_recorded_for(function: str) -> Iterator[None]:
+    """Keep the IAM action and resource of each call made by Lambda code (not by the test itself)."""
+
+    def record(model: Any, params: dict, **_: Any) -> None:
+        if not _called_from_lambda_code():
+            return
+        try:
+            SESSION_ACTIONS[function].update(iam_actions(model.service_model.endpoint_prefix, model.name, params))
+        except Exception as error:  # never change the handler's behaviour; report it later
+            SESSION_ERRORS.append(f"{function}: {model.name}: {error!r}")
+
+    # before-parameter-build sees the API parameters as our code passed them.
+    with _hooked(record, unique_id=f"iam-actions-{function}", event="before-parameter-build"):
+        yield
+
+
+def iam_actions(service: str, operation: str, params: dict) -> set[tuple[str, str]]:
+    """What IAM authorizes for one API call: TransactWriteItems is authorized per item."""
+    if service == "dynamodb" and operation == "TransactWriteItems":
+        return {
+            (f"dynamodb:{TRANSACTION_ACTIONS[kind]}", _logical(body["TableName"]))
+            for item in params["TransactItems"]
+            for kind, body in item.items()
+        }
+    if service == "dynamodb":
+        resource = _logical(params["TableName"])
+        if "IndexName" in params:
+            resource += f"/index/{params['IndexName']}"
+        return {(f"dynamodb:{operation}", resource)}
+    if service == "s3":
+        return {(f"s3:{operation}", f"{_logical(params['Bucket'])}/{params['Key']}")}
+    if service == "sns":
+        return {(f"sns:{operation}", _logical(params["TopicArn"]))}
+    raise ValueError(f"no IAM mapping for {service}:{operation}; add one")
+
+
+def _logical(name: str) -> str:
+    for variable, logical in RESOURCE_VARIABLES.items():
+        if os.environ.get(variable) == name:
+            return logical
+    return f"unknown:{name}"
+
+
+def _called_from_lambda_code() -> bool:
+    frame = sys._getframe(1)  # walking frames is the cheap way to see the caller
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(LAMBDAS_DIR) and not frame.f_code.co_filename.endswith("aws_clients.py"):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]  # None ends the walk
+    return False

@@ -1,5 +1,25 @@
-"""Registers the moto fixtures of fake_aws.py for every handler test."""
+"""Registers the moto fixtures of fake_aws.py for every handler test, and records what each
+function's code calls (for tests/stack/test_least_privilege.py)."""
 
+from collections.abc import Iterator
+
+import pytest
+
+from tests.lambdas.aws_calls import iam_actions_recorded_for
 from tests.lambdas.fake_aws import aws
 
 __all__ = ["aws"]
+
+FUNCTION_OF_TEST_MODULE = {"test_reward_": "reward-calculator", "test_payout_": "payout-processor"}
+
+
+@pytest.fixture(autouse=True)
+def _record_iam_actions(request: pytest.FixtureRequest) -> Iterator[None]:
+    module = request.node.path.name
+    function = next((f for prefix, f in FUNCTION_OF_TEST_MODULE.items() if module.startswith(prefix)), None)
+    if function is None or "aws" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("aws")  # clients must exist inside the emulated account
+    with iam_actions_recorded_for(function):
+        yield

@@ -129,3 +129,13 @@ def throwaway_synth(synths: dict[str, Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def local_synth(synths: dict[str, Synth]) -> Synth:
     return synths["tap-stack-local"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show what the least-privilege test compared: every action called and every action granted."""
+    from tests.stack.test_least_privilege import REPORT
+
+    if REPORT:
+        terminalreporter.section("least privilege: AWS actions called vs granted")
+        for line in REPORT:
+            terminalreporter.write_line(line)

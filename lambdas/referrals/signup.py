@@ -1,0 +1,259 @@
+"""The signup use case: enrol a user, or record a referral and pay its reward exactly once.
+
+Decisions only; storage sits behind the small ReferralStore interface (referral_store.py is the
+DynamoDB/SNS implementation). A referral is one atomic commit guarded by conditions, so retries
+and concurrent signups can neither double-count nor lose a tier: the referrer's counter is
+updated only if it still holds the value this signup read (optimistic concurrency).
+"""
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Protocol
+
+from referrals.tiers import Tiers
+from referrals.validation import SignupRequest
+
+# Every commit by another signup makes this one's count stale, so a burst of k simultaneous
+# signups for one referrer costs about k refused commits per success at its start; the wait does
+# not change that, it only spreads the attempts. Measured with 20 at once against a serialised
+# moto: 12 attempts completed ~9 in 10 of them (8 attempts: ~3 in 4). Full-jitter backoff,
+# 20 ms doubling, capped at 0.5 s: at most ~4.1 s of waiting in all.
+MAX_ATTEMPTS = 12
+BACKOFF_BASE_SECONDS = 0.02
+BACKOFF_CAP_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Profile:
+    user_id: str
+    referral_count: int | None  # None: the profile has no counter yet
+    total_rewards: Decimal = Decimal(0)
+    referred_by: str | None = None
+    referred_at: int | None = None  # referral item's timestamp (ms) when referred_by is set
+
+
+@dataclass(frozen=True)
+class Referral:
+    user_id: str
+    referrer_id: str
+    timestamp_ms: int
+    email: str | None
+    signup_date: str
+    reward_amount: Decimal
+    referral_number: int  # the referrer's count after this referral
+    notification_failed: bool = False
+
+
+# What a commit attempt can come back with besides success.
+@dataclass(frozen=True)
+class UserExists:
+    profile: Profile  # the stored profile of the user who tried to sign up
+
+
+@dataclass(frozen=True)
+class CountChanged:
+    referral_count: int | None  # the referrer's count now (from the failed condition)
+
+
+class CommitOutcome(Enum):
+    COMMITTED = "committed"
+    CONFLICT = "conflict"  # another transaction touched the same items; try again
+    REFERRER_MISSING = "referrer_missing"
+
+
+class ReferralStore(Protocol):
+    def get_profile(self, user_id: str) -> Profile | None: ...
+
+    def create_profile(self, user_id: str, email: str | None) -> Profile | None:
+        """Create the profile unless it exists; returns the existing profile if it did."""
+        ...
+
+    def commit_referral(
+        self, referral: Referral, read_count: int | None
+    ) -> CommitOutcome | UserExists | CountChanged: ...
+
+    def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None: ...
+
+    def publish_reward(self, referral: Referral) -> None: ...
+
+    def set_notification_failed(self, referral: Referral, failed: bool) -> None: ...
+
+    def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
+        """(pending, paid) sums of the referrer's referral items."""
+        ...
+
+
+class Notification(Enum):
+    SENT = "sent"
+    FAILED = "failed"  # publish failed; the referral item is marked for re-sending
+    RESENT = "resent"  # an identical retry re-sent a notification that had failed
+    NOT_NEEDED = "not_needed"  # an identical retry whose notification had gone out
+
+
+# Outcomes the handler turns into responses.
+@dataclass(frozen=True)
+class Enrolled:
+    referral_code: str
+    is_retry: bool = False  # the profile existed already (an identical enrolment retry)
+
+
+@dataclass(frozen=True)
+class Rewarded:
+    referral: Referral
+    is_retry: bool  # an identical retry of a signup that had already been recorded
+    notification: Notification
+    notification_error: str = ""  # what went wrong with the notification or its mark
+
+
+@dataclass(frozen=True)
+class UnknownReferrer:
+    referral_code: str
+
+
+@dataclass(frozen=True)
+class AlreadySignedUp:
+    user_id: str
+
+
+@dataclass(frozen=True)
+class TooBusy:
+    attempts: int
+
+
+SignupOutcome = Enrolled | Rewarded | UnknownReferrer | AlreadySignedUp | TooBusy
+
+
+@dataclass(frozen=True)
+class ReferrerStats:
+    referral_code: str
+    referral_count: int
+    total_rewards: Decimal
+    pending_amount: Decimal
+    paid_amount: Decimal
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up per call, so a test can replace time.sleep and not wait
+
+
+@dataclass(frozen=True)
+class Signups:
+    store: ReferralStore
+    tiers: Tiers
+    now: Callable[[], datetime] = _utc_now
+    pause: Callable[[float], None] = _sleep
+
+    def sign_up(self, request: SignupRequest) -> SignupOutcome:
+        if request.referral_code is None:
+            return self._enrol(request)
+        return self._refer(request, request.referral_code)
+
+    def _enrol(self, request: SignupRequest) -> SignupOutcome:
+        existing = self.store.create_profile(request.user_id, request.email)
+        # Enrolling twice is an identical retry; enrolling after a referral signup is not.
+        if existing is None:
+            return Enrolled(request.user_id)
+        if existing.referred_by is not None:
+            return AlreadySignedUp(request.user_id)
+        return Enrolled(request.user_id, is_retry=True)
+
+    def _refer(self, request: SignupRequest, code: str) -> SignupOutcome:
+        referrer = self.store.get_profile(code)
+        if referrer is None:
+            return UnknownReferrer(code)
+        now = self.now()
+        count = referrer.referral_count
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                self.pause(_backoff(attempt))
+            referral = self._referral(request, code, now, (count or 0) + 1)
+            result = self.store.commit_referral(referral, read_count=count)
+            match result:
+                case CommitOutcome.COMMITTED:
+                    return self._notify(referral, is_retry=False)
+                case UserExists(profile):
+                    return self._existing_signup(profile, code)
+                case CountChanged(fresh):
+                    # The failed condition handed back the current count: no re-read needed.
+                    count = fresh
+                case CommitOutcome.REFERRER_MISSING:
+                    return UnknownReferrer(code)
+                case CommitOutcome.CONFLICT:
+                    pass
+        return TooBusy(MAX_ATTEMPTS)
+
+    def _referral(self, request: SignupRequest, code: str, now: datetime, number: int) -> Referral:
+        return Referral(
+            user_id=request.user_id,
+            referrer_id=code,
+            timestamp_ms=int(now.timestamp() * 1000),
+            email=request.email,
+            signup_date=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            reward_amount=self.tiers.reward_for(number),
+            referral_number=number,
+        )
+
+    def _existing_signup(self, profile: Profile, code: str) -> SignupOutcome:
+        if profile.referred_by != code or profile.referred_at is None:
+            return AlreadySignedUp(profile.user_id)
+        referral = self.store.get_referral(profile.user_id, profile.referred_at)
+        if referral is None:
+            raise LookupError(f"profile {profile.user_id} points at a missing referral item")
+        if not referral.notification_failed:
+            return Rewarded(referral, is_retry=True, notification=Notification.NOT_NEEDED)
+        # The documented re-send path: the identical retry delivers what failed before.
+        return self._notify(referral, is_retry=True)
+
+    def _notify(self, referral: Referral, is_retry: bool) -> Rewarded:
+        try:
+            self.store.publish_reward(referral)
+        # The reward is committed: whatever stops the publish must not turn it into an error
+        # answer (the client would retry a signup that succeeded). Record it for a re-send.
+        except Exception as error:
+            return Rewarded(referral, is_retry, Notification.FAILED, self._mark_failed(referral, error))
+        if referral.notification_failed:
+            return Rewarded(referral, is_retry, Notification.RESENT, self._clear_mark(referral))
+        return Rewarded(referral, is_retry, Notification.SENT)
+
+    def _clear_mark(self, referral: Referral) -> str:
+        """Clear the re-send mark; returns what went wrong, if anything."""
+        try:
+            self.store.set_notification_failed(referral, failed=False)
+        # Sent already: a mark left behind only means one more (duplicate) send on a later retry.
+        except Exception as error:
+            return f"clearing the re-send mark failed: {type(error).__name__}: {error}"
+        return ""
+
+    def _mark_failed(self, referral: Referral, error: Exception) -> str:
+        """Mark the referral for a re-send (unless it already is); returns what went wrong."""
+        message = f"{type(error).__name__}: {error}"
+        if referral.notification_failed:
+            return message
+        try:
+            self.store.set_notification_failed(referral, failed=True)
+        # The NotificationFailures metric and the error log still report the failed publish.
+        except Exception as mark_error:
+            message += f"; marking it for a re-send failed too: {type(mark_error).__name__}: {mark_error}"
+        return message
+
+    def stats(self, code: str) -> ReferrerStats | None:
+        profile = self.store.get_profile(code)
+        if profile is None:
+            return None
+        pending, paid = self.store.referral_totals(code)
+        return ReferrerStats(code, profile.referral_count or 0, profile.total_rewards, pending, paid)
+
+
+def _backoff(attempt: int) -> float:
+    # Full jitter spreads colliding signups apart; not a secret, so `random` is fine.
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography

@@ -1,0 +1,148 @@
+"""Optimistic concurrency on the referrer's counter: a forced race, and the retry bound."""
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from moto.core.botocore_stubber import BotocoreStubber
+
+from referrals import aws_clients
+from referrals import contract as c
+from referrals.signup import MAX_ATTEMPTS
+from reward_calculator import handler as reward
+from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.fake_aws import FakeAws, published_messages
+from tests.lambdas.reward_api import (
+    LambdaContext,
+    all_items,
+    emitted_metrics,
+    item,
+    referral_items,
+    referral_of,
+    sign_up,
+    signup_event,
+)
+
+
+def _bump_referrer(aws: FakeAws, referrer: str) -> None:
+    """Another writer moves the referrer's counter (a client of its own, outside the handler's hooks)."""
+    boto3.client("dynamodb", region_name=aws.region).update_item(
+        TableName=aws.referral_table,
+        Key={c.USER_ID: {"S": referrer}, c.REFERRAL_TIMESTAMP: {"N": "0"}},
+        UpdateExpression="SET referral_count = referral_count + :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+
+
+@pytest.fixture
+def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Backoff pauses are recorded instead of slept."""
+    recorded: list[float] = []
+    monkeypatch.setattr(time, "sleep", recorded.append)
+    return recorded
+
+
+def test_signup_committing_between_read_and_write_leaves_consecutive_counts(aws: FakeAws, pauses: list[float]) -> None:
+    sign_up("ref")
+    for n in range(3):
+        sign_up(f"early-{n}", "ref")
+    dynamodb = aws_clients.client("dynamodb")
+    answers: dict[str, Any] = {}
+
+    def interloper_signs_up(**_: Any) -> None:
+        # Once: right after the outer signup read count 3, another signup commits count 4.
+        dynamodb.meta.events.unregister("after-call.dynamodb.GetItem", unique_id="race")
+        answers["interloper"] = sign_up("interloper", "ref")
+
+    dynamodb.meta.events.register("after-call.dynamodb.GetItem", interloper_signs_up, unique_id="race")
+    with recorded_calls() as log:
+        answers["outer"] = sign_up("outer", "ref")
+
+    assert answers["interloper"] == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 4})
+    assert answers["outer"] == (200, {"message": "referral recorded", "rewardAmount": 15, "referralCount": 5})
+    # The outer signup reads, the interloper signs up (its 3 calls), the outer commit is refused
+    # on the stale count, and the retry uses the count carried by the refusal: no re-read.
+    assert log.calls == [
+        "dynamodb:GetItem",
+        *("dynamodb:GetItem", "dynamodb:TransactWriteItems", "sns:Publish"),
+        "dynamodb:TransactWriteItems",
+        "dynamodb:TransactWriteItems",
+        "sns:Publish",
+    ]
+    assert len(pauses) == 1
+    referrer = item(aws, "ref")
+    assert referrer is not None
+    assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (5, 4 * 10 + 15)
+    assert referral_of(aws, "interloper")[c.REFERRAL_NUMBER] == 4
+    assert referral_of(aws, "outer")[c.REFERRAL_NUMBER] == 5
+    assert len(published_messages(aws)) == 5
+
+
+def test_retry_bound_answers_503_and_writes_nothing(
+    aws: FakeAws, pauses: list[float], capsys: pytest.CaptureFixture
+) -> None:
+    sign_up("ref")
+    dynamodb = aws_clients.client("dynamodb")
+
+    def someone_else_commits_first(**_: Any) -> None:
+        _bump_referrer(aws, "ref")
+
+    dynamodb.meta.events.register(
+        "before-call.dynamodb.TransactWriteItems", someone_else_commits_first, unique_id="always-first"
+    )
+    try:
+        before = {i[c.USER_ID]: i for i in all_items(aws)}
+        with recorded_calls() as log:
+            response = reward.handler(signup_event({"userId": "bob", "referralCode": "ref"}), LambdaContext())
+    finally:
+        dynamodb.meta.events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="always-first")
+
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "1"
+    assert json.loads(response["body"]) == {
+        "error": "too many simultaneous signups for this referralCode; retry shortly"
+    }
+    assert log.calls == ["dynamodb:GetItem"] + ["dynamodb:TransactWriteItems"] * MAX_ATTEMPTS
+    assert len(pauses) == MAX_ATTEMPTS - 1
+    after = {i[c.USER_ID]: i for i in all_items(aws)}
+    assert set(after) == set(before) == {"ref"}  # no profile, no referral item for bob
+    assert after["ref"][c.REFERRAL_COUNT] == MAX_ATTEMPTS  # only the other writer's increments
+    assert after["ref"][c.TOTAL_REWARDS] == 0
+    assert published_messages(aws) == []
+    rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "contention"}, 1.0)
+    assert rejected in emitted_metrics(capsys.readouterr().out)
+
+
+def test_simultaneous_signups_keep_the_counter_exact(aws: FakeAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto's in-process backends are not thread-safe (a failed transaction restores a deep copy of
+    # the whole table); serialising them emulates a service that applies one request at a time.
+    serialise = threading.Lock()
+    emulate = BotocoreStubber.__call__
+
+    def one_at_a_time(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with serialise:
+            return emulate(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)
+    # Powertools' metric store is shared by every thread (a Lambda runs one request at a time).
+    monkeypatch.setattr(reward, "metrics", SimpleNamespace(metric_set={}, add_metric=lambda **_: None))
+    sign_up("ref")
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda n: sign_up(f"user-{n}", "ref"), range(20)))
+
+    # Under contention some may give up (503) but none may be lost or counted twice.
+    assert {status for status, _ in answers} <= {200, 503}
+    rewarded = sorted(body["referralCount"] for status, body in answers if status == 200)
+    assert rewarded == list(range(1, len(rewarded) + 1))
+    numbers = sorted(i[c.REFERRAL_NUMBER] for i in referral_items(aws))
+    assert numbers == rewarded
+    referrer = item(aws, "ref")
+    assert referrer is not None
+    assert referrer[c.REFERRAL_COUNT] == len(rewarded)
+    assert referrer[c.TOTAL_REWARDS] == sum(reward.TIERS.reward_for(n) for n in rewarded)
+    assert len(published_messages(aws)) == len(rewarded)

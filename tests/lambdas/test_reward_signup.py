@@ -1,0 +1,223 @@
+"""POST /signup against moto: enrolment, referral, retries, conflicts, and the cost of the happy path."""
+
+import json
+from decimal import Decimal
+
+import boto3
+import pytest
+
+from referrals import contract as c
+from reward_calculator import handler as reward
+from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.fake_aws import FakeAws, published_messages
+from tests.lambdas.reward_api import (
+    LambdaContext,
+    all_items,
+    captured_logs,
+    emitted_metrics,
+    invoke,
+    item,
+    referral_items,
+    referral_of,
+    sign_up,
+    signup_event,
+)
+
+
+def test_enrolment_creates_a_profile_whose_id_is_the_code(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
+    status, body = sign_up("alice", email="alice@example.com")
+    assert status == 201
+    assert body == {"message": "enrolled; share your referral code", "referralCode": "alice"}
+    profile = item(aws, "alice")
+    assert profile is not None
+    assert (profile[c.REFERRAL_COUNT], profile[c.TOTAL_REWARDS], profile[c.EMAIL]) == (0, 0, "alice@example.com")
+    assert ("Enrolments", {"service": "reward-calculator"}, 1.0) in emitted_metrics(capsys.readouterr().out)
+
+
+def test_identical_enrolment_retry_answers_201_and_writes_nothing(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
+    sign_up("alice")
+    capsys.readouterr()
+    before = all_items(aws)
+    with recorded_calls() as log:
+        assert sign_up("alice") == (201, {"message": "enrolled; share your referral code", "referralCode": "alice"})
+    assert log.calls == ["dynamodb:PutItem"]  # a conditional put that fails: nothing written
+    assert all_items(aws) == before
+    assert [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "Enrolments"] == []
+
+
+def test_referral_records_everything_in_one_transaction(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
+    sign_up("alice")
+    status, body = sign_up("bob", "alice", "bob@example.com")
+    assert (status, body) == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1})
+
+    referrer = item(aws, "alice")
+    assert referrer is not None
+    assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (1, 10)
+    referral = referral_of(aws, "bob")
+    assert referral[c.REFERRER_ID] == "alice"
+    assert referral[c.EMAIL] == "bob@example.com"
+    assert referral[c.REWARD_AMOUNT] == Decimal(10)
+    assert referral[c.REFERRAL_NUMBER] == 1
+    assert referral[c.STATUS] == c.STATUS_PENDING
+    assert referral[c.PENDING_KEY] == c.PENDING_KEY_VALUE
+    assert referral[c.SIGNUP_DATE].endswith("Z") and "T" in referral[c.SIGNUP_DATE]
+    new_profile = item(aws, "bob")
+    assert new_profile is not None
+    assert new_profile[c.REFERRED_BY] == "alice"
+    assert new_profile[c.REFERRED_AT] == referral[c.REFERRAL_TIMESTAMP]
+    assert new_profile[c.REFERRAL_COUNT] == 0  # the referred user can refer others
+
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert ("Signups", {"service": "reward-calculator"}, 1.0) in metrics
+    assert ("RewardAmount", {"service": "reward-calculator"}, 10.0) in metrics
+
+
+def test_notification_is_exact_json_with_an_event_type_attribute(aws: FakeAws, monkeypatch) -> None:
+    monkeypatch.setattr(reward, "TIERS", reward.parse_tiers('{"1": "12.50"}'))
+    sign_up("alice")
+    sign_up("bob", "alice")
+    [message] = published_messages(aws)
+    assert message["Body"] == (
+        '{"type":"referral.rewarded","userId":"bob","referrerId":"alice","rewardAmount":12.50,"referralCount":1}'
+    )
+    assert message["MessageAttributes"]["event_type"] == {"DataType": "String", "StringValue": "referral.rewarded"}
+
+
+def test_happy_path_makes_exactly_three_aws_calls(aws: FakeAws) -> None:
+    sign_up("alice")
+    with recorded_calls() as log:
+        assert sign_up("bob", "alice")[0] == 200
+    assert log.calls == ["dynamodb:GetItem", "dynamodb:TransactWriteItems", "sns:Publish"]
+
+
+def test_first_referral_of_a_referrer_without_counters(aws: FakeAws) -> None:
+    # A profile from before counters existed (or made by hand): only its keys.
+    boto3.resource("dynamodb", region_name=aws.region).Table(aws.referral_table).put_item(
+        Item={c.USER_ID: "legacy", c.REFERRAL_TIMESTAMP: c.PROFILE_TIMESTAMP}
+    )
+    assert sign_up("bob", "legacy") == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1})
+    assert sign_up("carol", "legacy")[1]["referralCount"] == 2
+    referrer = item(aws, "legacy")
+    assert referrer is not None
+    assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (2, 20)
+
+
+def test_tier_boundaries_with_exact_amounts(aws: FakeAws) -> None:
+    sign_up("ref")
+    answers = {n: sign_up(f"user-{n}", "ref")[1] for n in range(1, 27)}
+    expected = {1: 10, 4: 10, 5: 15, 9: 15, 10: 20, 24: 20, 25: 25, 26: 25}
+    for n, amount in expected.items():
+        assert answers[n] == {"message": "referral recorded", "rewardAmount": amount, "referralCount": n}
+    referrer = item(aws, "ref")
+    assert referrer is not None
+    assert referrer[c.TOTAL_REWARDS] == 4 * 10 + 5 * 15 + 15 * 20 + 2 * 25
+
+
+def test_same_event_delivered_five_times_pays_once(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
+    sign_up("alice")
+    capsys.readouterr()
+    event = signup_event({"userId": "bob", "referralCode": "alice", "email": "bob@example.com"})
+    responses = [reward.handler(event, LambdaContext()) for _ in range(5)]
+    assert all(response == responses[0] for response in responses)
+    assert json.loads(responses[0]["body"]) == {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1}
+    assert len(referral_items(aws)) == 1
+    referrer = item(aws, "alice")
+    assert referrer is not None
+    assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (1, 10)
+    assert len(published_messages(aws)) == 1
+    assert [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "Signups"] == [
+        ("Signups", {"service": "reward-calculator"}, 1.0)
+    ]
+
+
+def test_identical_retry_reads_but_writes_and_publishes_nothing(aws: FakeAws) -> None:
+    sign_up("alice")
+    sign_up("bob", "alice")
+    published_messages(aws)
+    before = all_items(aws)
+    with recorded_calls() as log:
+        assert sign_up("bob", "alice")[0] == 200
+    # The failed transaction carries bob's profile (ALL_OLD), which points at the referral item.
+    assert log.calls == ["dynamodb:GetItem", "dynamodb:TransactWriteItems", "dynamodb:GetItem"]
+    assert all_items(aws) == before
+    assert published_messages(aws) == []
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("bob", "alice"), ("bob", "carol")),  # another code
+        (("bob", None), ("bob", "alice")),  # enrolled first, then tries a code
+        (("bob", "alice"), ("bob", None)),  # referred first, then enrols
+    ],
+)
+def test_a_user_who_signed_up_differently_gets_409(aws: FakeAws, first: tuple, second: tuple) -> None:
+    sign_up("alice")
+    sign_up("carol")
+    sign_up(*first)
+    before = all_items(aws)
+    published_messages(aws)
+    assert sign_up(*second) == (409, {"error": "userId 'bob' has already signed up"})
+    assert all_items(aws) == before
+    assert published_messages(aws) == []
+
+
+def test_unknown_referral_code_is_404_and_writes_nothing(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
+    with recorded_calls() as log:
+        assert sign_up("bob", "nobody") == (404, {"error": "referralCode 'nobody' does not exist"})
+    assert log.calls == ["dynamodb:GetItem"]
+    assert all_items(aws) == []
+    rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "unknown_referrer"}, 1.0)
+    assert rejected in emitted_metrics(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("event_body", "base64_encoded", "error"),
+    [
+        (None, False, "request body is required (a JSON object)"),
+        ("{oops", False, "request body must be valid UTF-8 JSON"),
+        ("%%%not-base64%%%", True, "request body is marked base64-encoded but is not valid base64"),
+        ("[1, 2]", False, "request body must be a JSON object"),
+        (json.dumps({"userId": "u", "email": "x" * 5000}), False, "request body must be at most 4096 bytes"),
+        ({"userId": "bad id"}, False, "userId must be 1-64 characters from A-Z, a-z, 0-9, '_' and '-'"),
+        ({"userId": "u1", "referralCode": 5}, False, "referralCode must be a string"),
+        ({"userId": "u1", "email": "nope"}, False, "email must be a plausible address"),
+        ({"userId": "u1", "referralCode": "u1"}, False, "referralCode must not be the user's own userId"),
+    ],
+)
+def test_bad_input_is_400_with_no_aws_call(
+    aws: FakeAws, capsys: pytest.CaptureFixture, event_body, base64_encoded: bool, error: str
+) -> None:
+    event = signup_event(event_body)
+    if base64_encoded:
+        event["isBase64Encoded"] = True
+    with recorded_calls() as log:
+        status, body = invoke(event)
+    assert status == 400
+    assert body["error"].startswith(error)
+    assert log.calls == []
+    rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "invalid_request"}, 1.0)
+    assert rejected in emitted_metrics(capsys.readouterr().out)
+
+
+def test_base64_encoded_body_is_accepted(aws: FakeAws) -> None:
+    assert invoke(signup_event({"userId": "alice"}, base64_encoded=True))[0] == 201
+
+
+def test_unknown_routes_and_methods(aws: FakeAws) -> None:
+    wrong_method = signup_event({"userId": "alice"}) | {"httpMethod": "GET"}
+    assert invoke(wrong_method) == (405, {"error": "method not allowed; use POST"})
+    unknown = signup_event({"userId": "alice"}) | {"resource": "/admin", "path": "/admin"}
+    assert invoke(unknown) == (404, {"error": "no such route"})
+    assert all_items(aws) == []
+
+
+def test_unexpected_error_is_a_logged_500_with_the_request_id(aws: FakeAws) -> None:
+    sign_up("alice")
+    with captured_logs() as logs, recorded_calls(fail_at=1):
+        status, body = invoke(signup_event({"userId": "bob", "referralCode": "alice"}, request_id="req-500"))
+    assert (status, body) == (500, {"error": "internal error", "requestId": "req-500"})
+    [error] = [record for record in logs if record["level"] == "ERROR"]
+    assert error["correlation_id"] == "req-500"
+    assert "InjectedFault" in error["exception"]
+    assert item(aws, "bob") is None

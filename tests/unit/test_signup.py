@@ -1,0 +1,245 @@
+"""The signup use case against an in-memory store: decisions, retries and notifications, no AWS."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from referrals.signup import (
+    MAX_ATTEMPTS,
+    AlreadySignedUp,
+    CommitOutcome,
+    CountChanged,
+    Enrolled,
+    Notification,
+    Profile,
+    Referral,
+    Rewarded,
+    Signups,
+    TooBusy,
+    UnknownReferrer,
+    UserExists,
+)
+from referrals.tiers import parse_tiers
+from referrals.validation import SignupRequest
+
+NOW = datetime(2026, 11, 3, 12, 30, 45, 123000, tzinfo=UTC)
+
+
+@dataclass
+class MemoryStore:
+    """Keeps profiles and referrals in dicts and applies the same conditions as the real store."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    referrals: dict[tuple[str, int], Referral] = field(default_factory=dict)
+    published: list[Referral] = field(default_factory=list)
+    commits: int = 0
+    before_commit: Callable[[], CommitOutcome | None] = lambda: None
+    publish_error: Exception | None = None
+    mark_error: Exception | None = None
+
+    def get_profile(self, user_id: str) -> Profile | None:
+        return self.profiles.get(user_id)
+
+    def create_profile(self, user_id: str, email: str | None) -> Profile | None:
+        if user_id in self.profiles:
+            return self.profiles[user_id]
+        self.profiles[user_id] = Profile(user_id, 0)
+        return None
+
+    def commit_referral(self, referral: Referral, read_count: int | None):
+        self.commits += 1
+        forced = self.before_commit()
+        if forced is not None:
+            return forced
+        if referral.user_id in self.profiles:
+            return UserExists(self.profiles[referral.user_id])
+        referrer = self.profiles.get(referral.referrer_id)
+        if referrer is None:
+            return CommitOutcome.REFERRER_MISSING
+        if referrer.referral_count != read_count:
+            return CountChanged(referrer.referral_count)
+        self.profiles[referral.user_id] = Profile(
+            referral.user_id, 0, referred_by=referral.referrer_id, referred_at=referral.timestamp_ms
+        )
+        self.referrals[(referral.user_id, referral.timestamp_ms)] = referral
+        self.profiles[referral.referrer_id] = replace(
+            referrer,
+            referral_count=(read_count or 0) + 1,
+            total_rewards=referrer.total_rewards + referral.reward_amount,
+        )
+        return CommitOutcome.COMMITTED
+
+    def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None:
+        return self.referrals.get((user_id, timestamp_ms))
+
+    def publish_reward(self, referral: Referral) -> None:
+        if self.publish_error is not None:
+            raise self.publish_error
+        self.published.append(referral)
+
+    def set_notification_failed(self, referral: Referral, failed: bool) -> None:
+        if self.mark_error is not None:
+            raise self.mark_error
+        key = (referral.user_id, referral.timestamp_ms)
+        self.referrals[key] = replace(self.referrals[key], notification_failed=failed)
+
+    def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
+        return sum((r.reward_amount for r in self.referrals.values()), Decimal(0)), Decimal(0)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore(profiles={"ref": Profile("ref", None)})
+
+
+@pytest.fixture
+def pauses() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def signups(store: MemoryStore, pauses: list[float]) -> Signups:
+    return Signups(store, parse_tiers(None), now=lambda: NOW, pause=pauses.append)
+
+
+def refer(user_id: str, code: str = "ref") -> SignupRequest:
+    return SignupRequest(user_id, code, None)
+
+
+def test_first_referral_of_a_referrer_without_counters(signups: Signups, store: MemoryStore) -> None:
+    outcome = signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert (outcome.referral.reward_amount, outcome.referral.referral_number) == (Decimal(10), 1)
+    assert outcome.referral.signup_date == "2026-11-03T12:30:45.123Z"
+    assert outcome.referral.timestamp_ms == int(NOW.timestamp() * 1000)
+    assert store.profiles["ref"].referral_count == 1
+    assert store.published == [outcome.referral]
+
+
+def test_enrolment_and_its_identical_retry(signups: Signups, store: MemoryStore) -> None:
+    assert signups.sign_up(SignupRequest("new", None, None)) == Enrolled("new")
+    assert signups.sign_up(SignupRequest("new", None, None)) == Enrolled("new", is_retry=True)
+    assert store.commits == 0
+
+
+def test_enrolling_after_a_referral_signup_conflicts(signups: Signups) -> None:
+    signups.sign_up(refer("u1"))
+    assert signups.sign_up(SignupRequest("u1", None, None)) == AlreadySignedUp("u1")
+
+
+def test_unknown_referrer(signups: Signups, store: MemoryStore) -> None:
+    assert signups.sign_up(refer("u1", "nobody")) == UnknownReferrer("nobody")
+    assert store.commits == 0
+
+
+def test_referrer_vanishing_between_read_and_write_is_unknown(signups: Signups, store: MemoryStore) -> None:
+    store.before_commit = lambda: CommitOutcome.REFERRER_MISSING
+    assert signups.sign_up(refer("u1")) == UnknownReferrer("ref")
+
+
+def test_identical_retry_answers_the_original(signups: Signups, store: MemoryStore) -> None:
+    first = signups.sign_up(refer("u1"))
+    again = signups.sign_up(refer("u1"))
+    assert isinstance(first, Rewarded)
+    assert again == Rewarded(first.referral, is_retry=True, notification=Notification.NOT_NEEDED)
+    assert len(store.published) == 1
+
+
+def test_same_user_with_another_code_conflicts(signups: Signups, store: MemoryStore) -> None:
+    store.profiles["other"] = Profile("other", 0)
+    signups.sign_up(refer("u1"))
+    assert signups.sign_up(refer("u1", "other")) == AlreadySignedUp("u1")
+
+
+def test_stale_count_is_retried_with_the_count_from_the_failed_condition(
+    signups: Signups, store: MemoryStore, pauses: list[float]
+) -> None:
+    store.profiles["ref"] = Profile("ref", 4)
+    stale_read = Profile("ref", 3)  # what this signup read before another one committed
+    store.get_profile = lambda user_id: stale_read  # type: ignore[method-assign]
+    outcome = signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert (outcome.referral.referral_number, outcome.referral.reward_amount) == (5, Decimal(15))
+    assert store.commits == 2
+    assert len(pauses) == 1
+
+
+def test_transaction_conflicts_are_retried(signups: Signups, store: MemoryStore) -> None:
+    conflicts = iter([CommitOutcome.CONFLICT, CommitOutcome.CONFLICT])
+    store.before_commit = lambda: next(conflicts, None)
+    assert isinstance(signups.sign_up(refer("u1")), Rewarded)
+    assert store.commits == 3
+
+
+def test_retries_are_bounded_with_growing_jittered_pauses(
+    signups: Signups, store: MemoryStore, pauses: list[float]
+) -> None:
+    store.before_commit = lambda: CommitOutcome.CONFLICT
+    assert signups.sign_up(refer("u1")) == TooBusy(MAX_ATTEMPTS)
+    assert store.commits == MAX_ATTEMPTS
+    assert len(pauses) == MAX_ATTEMPTS - 1
+    ceilings = [min(0.5, 0.02 * 2**attempt) for attempt in range(1, MAX_ATTEMPTS)]
+    assert all(0 <= pause <= ceiling for pause, ceiling in zip(pauses, ceilings, strict=True))
+    assert "u1" not in store.profiles
+
+
+def test_failed_publish_is_marked_and_resent_once_by_the_identical_retry(signups: Signups, store: MemoryStore) -> None:
+    store.publish_error = RuntimeError("sns down")
+    failed = signups.sign_up(refer("u1"))
+    assert isinstance(failed, Rewarded)
+    assert (failed.notification, failed.is_retry) == (Notification.FAILED, False)
+    assert "RuntimeError: sns down" in failed.notification_error
+    [stored] = store.referrals.values()
+    assert stored.notification_failed
+
+    failed_again = signups.sign_up(refer("u1"))
+    assert isinstance(failed_again, Rewarded)
+    assert failed_again.notification is Notification.FAILED
+    assert store.published == []
+
+    store.publish_error = None
+    resent = signups.sign_up(refer("u1"))
+    assert isinstance(resent, Rewarded)
+    assert (resent.notification, resent.is_retry) == (Notification.RESENT, True)
+    assert store.published == [stored]
+    [cleared] = store.referrals.values()
+    assert not cleared.notification_failed
+
+    quiet = signups.sign_up(refer("u1"))
+    assert isinstance(quiet, Rewarded)
+    assert quiet.notification is Notification.NOT_NEEDED
+    assert len(store.published) == 1
+
+
+def test_failure_to_mark_is_reported_with_the_publish_error(signups: Signups, store: MemoryStore) -> None:
+    store.publish_error = RuntimeError("sns down")
+    store.mark_error = RuntimeError("table down")
+    outcome = signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert outcome.notification is Notification.FAILED
+    assert "sns down" in outcome.notification_error
+    assert "table down" in outcome.notification_error
+
+
+def test_stats_of_a_referrer(signups: Signups, store: MemoryStore) -> None:
+    signups.sign_up(refer("u1"))
+    signups.sign_up(refer("u2"))
+    stats = signups.stats("ref")
+    assert stats is not None
+    assert (stats.referral_count, stats.total_rewards, stats.pending_amount) == (2, Decimal(20), Decimal(20))
+    assert signups.stats("nobody") is None
+
+
+def test_resent_notification_whose_mark_cannot_be_cleared_still_succeeds(signups: Signups, store: MemoryStore) -> None:
+    store.publish_error = RuntimeError("sns down")
+    signups.sign_up(refer("u1"))
+    store.publish_error = None
+    store.mark_error = RuntimeError("table down")
+    outcome = signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert outcome.notification is Notification.RESENT
+    assert "table down" in outcome.notification_error
+    assert len(store.published) == 1
