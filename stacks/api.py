@@ -39,23 +39,10 @@ from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
+from stacks.api_schema import SIGNUP_SCHEMA
 from stacks.config import StackConfig
 from stacks.policies import assume_role_policy
 
-ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
-# API Gateway validates with JSON Schema draft 4. The function re-checks everything (it is the
-# authority); this refuses malformed bodies before they cost an invocation.
-SIGNUP_SCHEMA = {
-    "$schema": "http://json-schema.org/draft-04/schema#",
-    "title": "Signup",
-    "type": "object",
-    "required": ["userId"],
-    "properties": {
-        "userId": {"type": "string", "pattern": ID_PATTERN},
-        "referralCode": {"type": "string", "pattern": ID_PATTERN},
-        "email": {"type": "string", "maxLength": 254},
-    },
-}
 # One JSON object per request; no request or response bodies (they hold e-mail addresses).
 ACCESS_LOG_FORMAT = json.dumps(
     {
