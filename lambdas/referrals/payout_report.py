@@ -1,0 +1,26 @@
+"""The payout report: one CSV row per referrer, rendered byte-for-byte the same on every run."""
+
+import csv
+import io
+from collections.abc import Iterable
+
+from referrals.money import two_places
+from referrals.payout_totals import ReferrerTotal
+
+HEADER = ("Referrer ID", "Total Amount", "Referral Count", "Payment Status")
+PAID = "paid"
+
+
+def report_key(month: str) -> str:
+    """Deterministic key: a rerun of the month overwrites the same object."""
+    return f"payouts/{month}/payout-report.csv"
+
+
+def render_report(rows: Iterable[ReferrerTotal]) -> bytes:
+    """RFC 4180 CSV (CRLF line ends, fields quoted only when needed), UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for row in rows:
+        writer.writerow((row.referrer_id, two_places(row.amount), row.reward_count, PAID))
+    return buffer.getvalue().encode("utf-8")

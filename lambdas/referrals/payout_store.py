@@ -1,0 +1,400 @@
+"""The payout's only contact with AWS: the run record, the reward indexes, the report bucket, the topic.
+
+Implements payout_run.PayoutStore with DynamoDB, S3 and SNS clients from aws_clients.
+"""
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from botocore.exceptions import ClientError
+
+from referrals import contract as c
+from referrals import exact_json
+from referrals.aws_clients import client
+from referrals.payout_event import PayoutRequest
+from referrals.payout_run import (
+    Acquired,
+    AlreadyCompleted,
+    HeldElsewhere,
+    Lease,
+    PayoutLeaseLost,
+    Reward,
+)
+from referrals.payout_summary import PayoutSummary
+from referrals.payout_totals import ReferrerTotal, payable_amount
+
+logger = logging.getLogger(__name__)
+
+Item = dict[str, Any]  # DynamoDB's attribute-value format, as the low-level client speaks it
+
+RUN_IN_PROGRESS = "in_progress"
+RUN_COMPLETED = "completed"
+# Taking a run over: no record yet, or one that is not completed and whose lease has lapsed. A
+# record without a lease (say a "failed" one left by the old implementation) never blocks a run.
+ACQUIRE_CONDITION = (
+    "attribute_not_exists(idempotency_key) OR (#status <> :completed"
+    " AND (attribute_not_exists(lease_expires_at) OR lease_expires_at < :now))"
+)
+REWARD_ATTRIBUTES = ", ".join((c.USER_ID, c.REFERRAL_TIMESTAMP, c.REFERRER_ID, c.REWARD_AMOUNT))
+RETRYABLE_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+CHECK_FAILED = "ConditionalCheckFailed"
+MAX_TRANSACTION_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 0.05
+BACKOFF_CAP_SECONDS = 2.0
+
+
+class TransactionRetriesExhausted(RuntimeError):
+    """Conflicts or throttling outlasted the retries; the run fails and its retry resumes it."""
+
+
+@dataclass(frozen=True)
+class PayoutResources:
+    referral_table: str
+    idempotency_table: str
+    reports_bucket: str
+    topic_arn: str
+    reports_kms_key_arn: str | None = None  # None: the bucket's SSE-S3 (AES256)
+
+    @classmethod
+    def from_environment(cls) -> "PayoutResources":
+        return cls(
+            referral_table=os.environ["REFERRAL_TABLE_NAME"],
+            idempotency_table=os.environ["IDEMPOTENCY_TABLE_NAME"],
+            reports_bucket=os.environ["REPORTS_BUCKET_NAME"],
+            topic_arn=os.environ["SNS_TOPIC_ARN"],
+            reports_kms_key_arn=os.environ.get("REPORTS_KMS_KEY_ARN") or None,
+        )
+
+
+class TransactResult(NamedTuple):
+    applied: list[int]  # indexes of the operations that were written
+    refused: dict[int, Item | None]  # condition failed: index -> the item as it was (None: absent)
+
+
+class DynamoPayoutStore:
+    def __init__(
+        self,
+        resources: PayoutResources,
+        page_size: int | None = None,  # Query Limit; None lets DynamoDB fill 1 MB pages
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._resources = resources
+        self._page_size = page_size
+        self._sleep = sleep
+        self._dynamodb = client("dynamodb")
+        self._s3 = client("s3")
+        self._sns = client("sns")
+
+    # Run record -------------------------------------------------------------------------------
+
+    def acquire_run(
+        self, request: PayoutRequest, lease: Lease, ttl: int
+    ) -> Acquired | AlreadyCompleted | HeldElsewhere:
+        # One conditional write, never read-then-write: of two invocations only one gets the lease.
+        try:
+            attributes = self._dynamodb.update_item(
+                TableName=self._resources.idempotency_table,
+                Key=_run_key(request.payout_id),
+                UpdateExpression=(
+                    "SET #status = :in_progress, lease_owner = :owner, lease_expires_at = :expires,"
+                    " payout_month = :month, updated_at = :now,"
+                    " cutoff_ms = if_not_exists(cutoff_ms, :cutoff),"
+                    " started_at = if_not_exists(started_at, :now), #ttl = if_not_exists(#ttl, :ttl)"
+                    " ADD attempts :one"
+                ),
+                ConditionExpression=ACQUIRE_CONDITION,
+                ExpressionAttributeNames={"#status": c.STATUS, "#ttl": c.TTL},
+                ExpressionAttributeValues={
+                    ":in_progress": _s(RUN_IN_PROGRESS),
+                    ":completed": _s(RUN_COMPLETED),
+                    ":owner": _s(lease.owner),
+                    ":expires": _n(lease.expires_at),
+                    ":month": _s(request.month),
+                    ":now": _n(lease.now),
+                    ":cutoff": _n(request.cutoff_ms),
+                    ":ttl": _n(ttl),
+                    ":one": _n(1),
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )["Attributes"]
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+            return _refusal(error.response.get("Item"), lease)
+        return Acquired(cutoff_ms=int(attributes["cutoff_ms"]["N"]))
+
+    def release_run(self, payout_id: str, owner: str, expires_at: int) -> None:
+        if not self._update_owned_run(
+            payout_id, owner, "SET lease_expires_at = :expires", {":expires": _n(expires_at)}
+        ):
+            logger.warning("lease already taken over; nothing to release")
+
+    def complete_run(self, summary: PayoutSummary, owner: str, now: int) -> None:
+        completed = self._update_owned_run(
+            summary.payout_id,
+            owner,
+            "SET #status = :completed, summary = :summary, completed_at = :now, completed_by = :owner,"
+            " updated_at = :now REMOVE lease_owner, lease_expires_at",
+            {":completed": _s(RUN_COMPLETED), ":summary": {"M": _summary_record(summary)}, ":now": _n(now)},
+        )
+        if not completed:
+            raise PayoutLeaseLost(f"{summary.payout_id}: the run record is no longer held by {owner}")
+
+    def _update_owned_run(self, payout_id: str, owner: str, update: str, values: Item) -> bool:
+        """Applies the update only while `owner` holds the run's lease; False when it no longer does."""
+        try:
+            self._dynamodb.update_item(
+                TableName=self._resources.idempotency_table,
+                Key=_run_key(payout_id),
+                UpdateExpression=update,
+                ConditionExpression="#status = :in_progress AND lease_owner = :owner",
+                ExpressionAttributeNames={"#status": c.STATUS},
+                ExpressionAttributeValues={**values, ":in_progress": _s(RUN_IN_PROGRESS), ":owner": _s(owner)},
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    # Rewards ----------------------------------------------------------------------------------
+
+    def claimed_rewards(self, payout_id: str) -> Iterator[Reward]:
+        for page in self._query(c.PAYOUT_INDEX, f"{c.PAYOUT_ID} = :payout", {":payout": _s(payout_id)}):
+            yield from page
+
+    def pending_pages(self, cutoff_ms: int) -> Iterator[list[Reward]]:
+        return self._query(
+            c.PENDING_REWARDS_INDEX,
+            f"{c.PENDING_KEY} = :pending AND {c.REFERRAL_TIMESTAMP} < :cutoff",
+            {":pending": _s(c.PENDING_KEY_VALUE), ":cutoff": _n(cutoff_ms)},
+        )
+
+    def claim(self, rewards: Sequence[Reward], payout_id: str, paid_at_ms: int) -> list[Reward]:
+        """Marks the rewards paid by this payout; returns those this call claimed.
+
+        A refused condition means the reward is no longer pending: an earlier invocation of this
+        payout claimed it (and the pending index had not caught up), so it is left out here and
+        counted from the payout index instead.
+        """
+        operations = [
+            {
+                "Update": {
+                    "TableName": self._resources.referral_table,
+                    "Key": {c.USER_ID: _s(reward.user_id), c.REFERRAL_TIMESTAMP: _n(reward.referral_timestamp)},
+                    "UpdateExpression": (
+                        f"SET #status = :paid, {c.PAYOUT_ID} = :payout, paid_at = :paid_at REMOVE {c.PENDING_KEY}"
+                    ),
+                    "ConditionExpression": f"#status = :pending AND attribute_exists({c.PENDING_KEY})",
+                    "ExpressionAttributeNames": {"#status": c.STATUS},
+                    "ExpressionAttributeValues": {
+                        ":paid": _s(c.STATUS_PAID),
+                        ":pending": _s(c.STATUS_PENDING),
+                        ":payout": _s(payout_id),
+                        ":paid_at": _n(paid_at_ms),
+                    },
+                }
+            }
+            for reward in rewards
+        ]
+        result = self._transact(operations)
+        if result.refused:
+            logger.info("rewards already claimed, skipped", extra={"skipped": len(result.refused)})
+        return [rewards[index] for index in result.applied]
+
+    def credit_referrers(self, totals: Sequence[ReferrerTotal], payout_id: str) -> int:
+        """Adds each referrer's payout total to their profile's paid_total, once per payout."""
+        operations = [
+            {
+                "Update": {
+                    "TableName": self._resources.referral_table,
+                    "Key": {c.USER_ID: _s(total.referrer_id), c.REFERRAL_TIMESTAMP: _n(c.PROFILE_TIMESTAMP)},
+                    "UpdateExpression": f"ADD {c.PAID_TOTAL} :amount, {c.PAID_PAYOUTS} :payouts",
+                    # The profile must exist: an update would otherwise create a bare one.
+                    "ConditionExpression": (
+                        f"attribute_exists({c.USER_ID}) AND NOT contains({c.PAID_PAYOUTS}, :payout)"
+                    ),
+                    "ExpressionAttributeValues": {
+                        ":amount": _n(total.amount),
+                        ":payouts": {"SS": [payout_id]},
+                        ":payout": _s(payout_id),
+                    },
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for total in totals
+        ]
+        result = self._transact(operations)
+        missing = [totals[index].referrer_id for index, item in result.refused.items() if not item]
+        if missing:
+            logger.warning("referrer profiles missing; paid_total not recorded", extra={"referrers": missing})
+        return len(result.applied)
+
+    # Report and notification ------------------------------------------------------------------
+
+    def put_report(self, key: str, body: bytes) -> str:
+        bucket = self._resources.reports_bucket
+        kms_key = self._resources.reports_kms_key_arn
+        encryption = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
+            if kms_key
+            else {"ServerSideEncryption": "AES256"}
+        )
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/csv", **encryption)
+        return f"s3://{bucket}/{key}"
+
+    def publish_completed(self, message: dict) -> None:
+        self._sns.publish(
+            TopicArn=self._resources.topic_arn,
+            Message=exact_json.dumps(message),
+            MessageAttributes={"event_type": {"DataType": "String", "StringValue": message["type"]}},
+        )
+
+    # Helpers ----------------------------------------------------------------------------------
+
+    def _query(self, index: str, key_condition: str, values: Item) -> Iterator[list[Reward]]:
+        params: dict[str, Any] = {
+            "TableName": self._resources.referral_table,
+            "IndexName": index,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": REWARD_ATTRIBUTES,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if self._page_size is not None:
+            params["Limit"] = self._page_size
+        items_read, capacity = 0, 0.0
+        while True:
+            page = self._dynamodb.query(**params)
+            items_read += page["ScannedCount"]
+            capacity += page.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0)
+            yield [_reward(item) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                break
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        logger.info("index read", extra={"index": index, "items_read": items_read, "read_capacity": capacity})
+
+    def _transact(self, operations: list[Item]) -> TransactResult:
+        """Writes the operations whose conditions hold, in one transaction per attempt.
+
+        A cancelled transaction writes nothing. Operations whose condition failed are dropped and
+        the rest retried at once (each such round removes at least one). Conflicts and throttling
+        are retried after a jittered backoff, at most MAX_TRANSACTION_ATTEMPTS times.
+        """
+        remaining = list(range(len(operations)))
+        refused: dict[int, Item | None] = {}
+        backoffs = 0
+        while remaining:
+            try:
+                self._dynamodb.transact_write_items(TransactItems=[operations[i] for i in remaining])
+            except ClientError as error:
+                codes = _cancellation_codes(error, len(remaining))
+                refused.update(
+                    (i, item) for i, (code, item) in zip(remaining, codes, strict=True) if code == CHECK_FAILED
+                )
+                remaining = [i for i, (code, _) in zip(remaining, codes, strict=True) if code != CHECK_FAILED]
+                if any(code in RETRYABLE_CANCELLATIONS for code, _ in codes):
+                    backoffs += 1
+                    if backoffs >= MAX_TRANSACTION_ATTEMPTS:
+                        raise TransactionRetriesExhausted(
+                            f"{len(remaining)} writes still conflicting or throttled after {backoffs} attempts"
+                        ) from error
+                    self._sleep(_backoff(backoffs))
+                continue
+            return TransactResult(applied=remaining, refused=refused)
+        return TransactResult(applied=[], refused=refused)
+
+
+def _cancellation_codes(error: ClientError, count: int) -> list[tuple[str, Item | None]]:
+    """(code, old item) per operation of a cancelled transaction we can act on; re-raises the rest."""
+    reasons = error.response.get("CancellationReasons") or []
+    if _error_code(error) != "TransactionCanceledException" or len(reasons) != count:
+        raise error
+    codes = [(reason.get("Code") or "None", reason.get("Item")) for reason in reasons]
+    found = {code for code, _ in codes}
+    if found - RETRYABLE_CANCELLATIONS - {"None", CHECK_FAILED} or found == {"None"}:
+        raise error  # e.g. a ValidationError, which no retry fixes
+    return codes
+
+
+def _backoff(attempt: int) -> float:
+    # Full jitter: invocations retrying the same conflict spread out instead of colliding again.
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    return random.uniform(0, ceiling)  # noqa: S311 - retry jitter, not a secret
+
+
+def _refusal(item: Item | None, lease: Lease) -> Acquired | AlreadyCompleted | HeldElsewhere:
+    if not item:
+        raise RuntimeError("run record refused the lease but returned no record")
+    if item[c.STATUS]["S"] == RUN_COMPLETED:
+        return AlreadyCompleted(_summary_from_record(item["summary"]["M"]))
+    owner = item["lease_owner"]["S"]
+    if owner == lease.owner:
+        # botocore retried this very request after its first answer was lost: the lease is ours.
+        return Acquired(cutoff_ms=int(item["cutoff_ms"]["N"]))
+    return HeldElsewhere(owner=owner, lease_expires_at=int(item["lease_expires_at"]["N"]))
+
+
+def _summary_record(summary: PayoutSummary) -> Item:
+    return {
+        "payoutId": _s(summary.payout_id),
+        "payoutMonth": _s(summary.month),
+        "totalReferrers": _n(summary.total_referrers),
+        "totalAmount": _n(summary.total_amount),
+        "rewardsPaid": _n(summary.rewards_paid),
+        "reportLocation": _s(summary.report_location),
+    }
+
+
+def _summary_from_record(record: Item) -> PayoutSummary:
+    return PayoutSummary(
+        payout_id=record["payoutId"]["S"],
+        month=record["payoutMonth"]["S"],
+        total_referrers=int(record["totalReferrers"]["N"]),
+        # DynamoDB drops trailing zeros (12.50 -> 12.5); the summary always shows two places.
+        total_amount=Decimal(record["totalAmount"]["N"]).quantize(Decimal("0.01")),
+        rewards_paid=int(record["rewardsPaid"]["N"]),
+        report_location=record["reportLocation"]["S"],
+    )
+
+
+def _reward(item: Item) -> Reward:
+    key = f"{item[c.USER_ID]['S']}@{item[c.REFERRAL_TIMESTAMP]['N']}"
+    if c.REFERRER_ID not in item or c.REWARD_AMOUNT not in item:
+        raise ValueError(f"pending reward {key} lacks {c.REFERRER_ID} or {c.REWARD_AMOUNT}")
+    try:
+        amount = payable_amount(Decimal(item[c.REWARD_AMOUNT]["N"]))
+    except ValueError as error:
+        raise ValueError(f"pending reward {key}: {error}") from error
+    return Reward(
+        user_id=item[c.USER_ID]["S"],
+        referral_timestamp=int(item[c.REFERRAL_TIMESTAMP]["N"]),
+        referrer_id=item[c.REFERRER_ID]["S"],
+        amount=amount,
+    )
+
+
+def _run_key(payout_id: str) -> Item:
+    return {c.IDEMPOTENCY_KEY: _s(payout_id)}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int | Decimal) -> dict[str, str]:
+    # Plain notation: Decimal("1E+1") must reach DynamoDB as 10, not as an exponent string.
+    return {"N": format(value, "f") if isinstance(value, Decimal) else str(value)}
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,70 @@
+"""What a payout reports: the stored summary, the SNS notification and the handler's response."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from referrals.money import two_places
+
+COMPLETED_EVENT_TYPE = "payout.completed"
+
+
+@dataclass(frozen=True)
+class PayoutSummary:
+    payout_id: str
+    month: str
+    total_referrers: int
+    total_amount: Decimal  # exact, two places
+    rewards_paid: int
+    report_location: str  # s3://bucket/key
+
+
+class PayoutStatus(StrEnum):
+    COMPLETED = "completed"  # this invocation finished the payout
+    ALREADY_COMPLETED = "already_completed"  # an earlier invocation did; nothing was done now
+    IN_PROGRESS_ELSEWHERE = "in_progress_elsewhere"  # another invocation holds a live lease
+
+
+@dataclass(frozen=True)
+class PayoutOutcome:
+    status: PayoutStatus
+    payout_id: str
+    month: str
+    summary: PayoutSummary | None = None  # None only while in progress elsewhere
+
+
+def completed_message(summary: PayoutSummary) -> dict:
+    """The payout.completed notification; payoutId lets subscribers drop a repeated message."""
+    return {
+        "type": COMPLETED_EVENT_TYPE,
+        "payoutId": summary.payout_id,
+        "payoutMonth": summary.month,
+        "totalReferrers": summary.total_referrers,
+        "totalAmount": summary.total_amount,
+        "reportLocation": summary.report_location,
+    }
+
+
+def response(outcome: PayoutOutcome) -> dict:
+    """The handler's return value.
+
+    totalAmount is a string with two places: Lambda's runtime turns a Decimal into a float when it
+    encodes the return value, so a number could come back as 1234.4999999.
+    """
+    base = {"payoutId": outcome.payout_id, "payoutMonth": outcome.month, "status": outcome.status.value}
+    summary = outcome.summary
+    if summary is None:
+        message = f"Payout {outcome.payout_id} is in progress in another invocation; nothing was paid here"
+        return {"message": message, **base}
+    if outcome.status is PayoutStatus.COMPLETED:
+        message = f"Payout {summary.payout_id} completed"
+    else:
+        message = f"Payout {summary.payout_id} was already completed; returning its stored summary"
+    return {
+        "message": message,
+        "totalReferrers": summary.total_referrers,
+        "totalAmount": two_places(summary.total_amount),
+        "reportLocation": summary.report_location,
+        "rewardsPaid": summary.rewards_paid,
+        **base,
+    }

@@ -1,0 +1,72 @@
+"""The payout reads only what it pays, page by page, however much paid history the table holds."""
+
+import pytest
+
+from referrals.payout_run import run_payout
+from referrals.payout_store import DynamoPayoutStore
+from referrals.payout_summary import PayoutStatus
+from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.test_payout_support import (
+    NOVEMBER_MS,
+    PAYOUT_ID,
+    FakeClock,
+    all_items,
+    expected_totals,
+    fast_transactions,
+    invocation,
+    november_request,
+    november_rewards,
+    paid_totals,
+    referral_state,
+    report_bytes,
+    resources,
+    seed,
+    tallied_queries,
+)
+
+pytestmark = pytest.mark.usefixtures(fast_transactions.__name__)
+
+DAY_MS = 86_400_000
+
+
+def test_items_read_per_pending_reward_stay_at_one_with_ten_times_the_paid_history(aws):
+    pending = november_rewards(100, referrers=10)
+    # Ten months of paid rewards, 1,000 in all, from the same referrers.
+    history = november_rewards(1_000, referrers=10, start_ms=NOVEMBER_MS - 300 * DAY_MS)
+    names = resources(aws)
+    seed(names.referral_table, pending=pending, paid=history, profiles=sorted(expected_totals(pending)))
+    clock = FakeClock()
+
+    with tallied_queries() as reads:
+        outcome = run_payout(november_request(clock), invocation(clock), DynamoPayoutStore(names))
+
+    assert outcome.status is PayoutStatus.COMPLETED
+    assert outcome.summary is not None
+    assert outcome.summary.rewards_paid == 100
+    assert reads.scanned == 100  # 0 from the payout index, 100 pending rewards
+    assert reads.scanned / len(pending) <= 1.05
+    assert all(call["scanned"] == call["count"] for call in reads.calls)  # no filter discarded reads
+
+
+def test_pays_across_many_pages_of_pending_rewards(aws):
+    pending = november_rewards(95, referrers=7)
+    names = resources(aws)
+    seed(names.referral_table, pending=pending, profiles=sorted(expected_totals(pending)))
+    clock = FakeClock()
+
+    with recorded_calls() as log, tallied_queries() as reads:
+        store = DynamoPayoutStore(names, page_size=10)
+        outcome = run_payout(november_request(clock), invocation(clock), store)
+
+    assert outcome.status is PayoutStatus.COMPLETED
+    assert log.calls.count("dynamodb:Query") == 1 + 10  # payout index, then 10 pages of pending rewards
+    assert [call["count"] for call in reads.calls] == [0, *[10] * 9, 5]
+    assert log.calls.count("dynamodb:TransactWriteItems") == 10 + 1  # a claim per page, one credit
+    items = all_items(names.referral_table)
+    assert {key: state["payout_id"] for key, state in referral_state(items).items()} == {
+        reward.key: PAYOUT_ID for reward in pending
+    }
+    assert paid_totals(items) == {
+        referrer: (total, [PAYOUT_ID]) for referrer, total in expected_totals(pending).items()
+    }
+    assert report_bytes(names.reports_bucket).count(b"\r\n") == 1 + 7
