@@ -22,7 +22,8 @@ class DashboardSubjects:
     table_names: Sequence[str]
     queue_names: Sequence[str]
     metrics_namespace: str
-    metrics_service: str
+    metrics_service: str  # the reward calculator's Powertools service
+    payout_service: str
 
 
 def metric_widget(title: str, metrics: list[list], stat: str = "Sum", region: str = "") -> dict:
@@ -99,6 +100,16 @@ def dashboard_widgets(s: DashboardSubjects) -> list[dict]:
         metric_widget(
             "Signups, rewards and notification failures",
             [[s.metrics_namespace, name, *service] for name in ("Signups", "Enrolments", "NotificationFailures")],
+        )
+    )
+    payout = ["service", s.payout_service]
+    widgets.append(
+        metric_widget(
+            "Payouts: completed, rewards paid, deadline missed",
+            [
+                [s.metrics_namespace, name, *payout]
+                for name in ("PayoutsCompleted", "RewardsPaid", "PayoutDeadlineMissed")
+            ],
         )
     )
     return [_placed(widget, index, s.region) for index, widget in enumerate(widgets)]

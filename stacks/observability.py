@@ -24,6 +24,7 @@ class AlarmSpec:
     statistic: str = "Sum"
     threshold: float = 0
     description: str = ""
+    period_seconds: int = 300
 
 
 class Observability(Construct):
@@ -58,7 +59,7 @@ class Observability(Construct):
             metric_name=spec.metric,
             dimensions=spec.dimensions,
             statistic=spec.statistic,
-            period=300,
+            period=spec.period_seconds,
             evaluation_periods=1,
             threshold=spec.threshold,
             comparison_operator="GreaterThanThreshold",
@@ -110,6 +111,17 @@ def alarm_specs(s: DashboardSubjects, suffix: str) -> list[AlarmSpec]:
             metric="NotificationFailures",
             dimensions={"service": s.metrics_service},
             description="Reward notifications failed to publish (re-sent on the signup's identical retry)",
+        )
+    )
+    specs.append(
+        AlarmSpec(
+            name=f"payout-deadline-missed-{suffix}",
+            namespace=s.metrics_namespace,
+            metric="PayoutDeadlineMissed",
+            dimensions={"service": s.payout_service},
+            statistic="Maximum",
+            description="Last month's payout had not completed by 03:00 UTC on the 1st (see the payout logs)",
+            period_seconds=3600,  # the check reports once a month; keep the alarm up for an hour
         )
     )
     return specs

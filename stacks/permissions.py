@@ -35,7 +35,8 @@ def payout_statements(
         ),
         # Claims are conditional updates inside TransactWriteItems.
         allow("ClaimRewards", ["dynamodb:UpdateItem"], [table_arn]),
-        allow("RecordPayoutRuns", ["dynamodb:UpdateItem"], [idempotency_table_arn]),
+        # Lease and completion are conditional updates; the deadline check reads the run's status.
+        allow("RecordPayoutRuns", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [idempotency_table_arn]),
         allow("WriteReports", ["s3:PutObject"], [f"{bucket_arn}/{REPORTS_PREFIX}*"]),
         allow("PublishPayouts", ["sns:Publish"], [topic_arn]),
         # Lambda sends failed asynchronous runs to the dead-letter queue with this role.

@@ -20,6 +20,9 @@ from stacks.config import StackConfig
 from stacks.policies import allow, assume_role_policy, policy_document
 
 MONTHLY_AT_0200_UTC_ON_THE_1ST = "cron(0 2 1 * ? *)"
+# An hour later the same function is asked whether the payout completed; it only reads the run
+# record and emits PayoutDeadlineMissed, which an alarm watches (lambdas/referrals/payout_event.py).
+MONTHLY_DEADLINE_AT_0300_UTC_ON_THE_1ST = "cron(0 3 1 * ? *)"
 # Scheduler fills these context attributes in at each run: the input carries the run's own
 # time, not a value frozen at synth time as the original's `executionId: new Date()` was.
 PAYOUT_INPUT = json.dumps(
@@ -29,6 +32,7 @@ PAYOUT_INPUT = json.dumps(
         "executionId": "<aws.scheduler.execution-id>",
     }
 )
+DEADLINE_CHECK_INPUT = json.dumps({**json.loads(PAYOUT_INPUT), "check": "completed"})
 RETRY_ATTEMPTS = 3
 MAX_EVENT_AGE_SECONDS = 3600
 
@@ -70,19 +74,40 @@ class PayoutSchedule(Construct):
                 ]
             ),
         )
-        self.schedule = SchedulerSchedule(
-            self,
+        target = (payout_function, dead_letter_queue)
+        self.suffix = suffix
+        self.schedule = self._monthly(
             "monthly-payout",
-            name=f"monthly-payout-{suffix}",
+            "Pays last month's pending referral rewards",
+            MONTHLY_AT_0200_UTC_ON_THE_1ST,
+            PAYOUT_INPUT,
+            target,
+        )
+        self.deadline_check = self._monthly(
+            "payout-deadline-check",
+            "Alarms (PayoutDeadlineMissed) when last month's payout has not completed by 03:00 UTC",
+            MONTHLY_DEADLINE_AT_0300_UTC_ON_THE_1ST,
+            DEADLINE_CHECK_INPUT,
+            target,
+        )
+
+    def _monthly(
+        self, kind: str, description: str, expression: str, payload: str, target: tuple[LambdaFunction, SqsQueue]
+    ) -> SchedulerSchedule:
+        function, dead_letter_queue = target
+        return SchedulerSchedule(
+            self,
+            kind,
+            name=f"{kind}-{self.suffix}",
             group_name=self.group.name,
-            description="Pays last month's pending referral rewards",
-            schedule_expression=MONTHLY_AT_0200_UTC_ON_THE_1ST,
+            description=description,
+            schedule_expression=expression,
             schedule_expression_timezone="UTC",
             flexible_time_window=SchedulerScheduleFlexibleTimeWindow(mode="OFF"),
             target=SchedulerScheduleTarget(
-                arn=payout_function.arn,
+                arn=function.arn,
                 role_arn=self.role.arn,
-                input=PAYOUT_INPUT,
+                input=payload,
                 retry_policy=SchedulerScheduleTargetRetryPolicy(
                     maximum_retry_attempts=RETRY_ATTEMPTS,
                     maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS,

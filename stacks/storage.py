@@ -101,9 +101,10 @@ class Storage(Construct):
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arn),
             deletion_protection_enabled=config.deletion_protection,
         )
-        self.reports_bucket = self._reports_bucket(suffix, kms_key_arn)
+        self.reports_bucket = self._reports_bucket(config, kms_key_arn)
 
-    def _reports_bucket(self, suffix: str, kms_key_arn: str) -> S3Bucket:
+    def _reports_bucket(self, config: StackConfig, kms_key_arn: str) -> S3Bucket:
+        suffix = config.environment_suffix
         # bucket_prefix: Terraform appends a unique suffix at create time, so the name is
         # globally unique while the synthesized JSON stays the same on every run.
         bucket = S3Bucket(self, "reports-bucket", bucket_prefix=f"payout-reports-{suffix}-")
@@ -171,10 +172,13 @@ class Storage(Construct):
                 )
             ],
         )
-        S3BucketPolicy(
-            self,
-            "reports-policy",
-            bucket=bucket.id,
-            policy=deny_insecure_transport("s3:*", [bucket.arn, f"{bucket.arn}/*"]),
-        )
+        # moto enforces a bucket policy's Deny but ignores its Condition, so locally this TLS-only
+        # policy would refuse every object request; the local demo runs without it.
+        if not config.is_local:
+            S3BucketPolicy(
+                self,
+                "reports-policy",
+                bucket=bucket.id,
+                policy=deny_insecure_transport("s3:*", [bucket.arn, f"{bucket.arn}/*"]),
+            )
         return bucket

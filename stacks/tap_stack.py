@@ -138,6 +138,7 @@ class TapStack(TerraformStack):
                 queue_names=[f"payout-processing-dlq-{suffix}", f"payout-schedule-dlq-{suffix}"],
                 metrics_namespace=METRICS_NAMESPACE,
                 metrics_service=REWARD_SERVICE,
+                payout_service=PAYOUT_SERVICE,
             ),
             key.arn,
         )

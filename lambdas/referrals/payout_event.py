@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 SCHEDULER_SOURCE = "aws.scheduler"
+# The deadline schedule (03:00 UTC on the 1st) sends this to ask "is the payout done?" instead of
+# running it; stacks/schedule.py sets it.
+DEADLINE_CHECK = {"check": "completed"}
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 # Scheduler's <aws.scheduler.scheduled-time> is ISO 8601 in UTC with seconds, e.g. 2026-12-01T02:00:00Z.
 _SCHEDULED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)")
@@ -28,6 +31,10 @@ class PayoutRequest:
     @property
     def payout_id(self) -> str:
         return f"payout-{self.month}"
+
+
+def is_deadline_check(event: object) -> bool:
+    return isinstance(event, Mapping) and event.get("check") == DEADLINE_CHECK["check"]
 
 
 def parse_payout_event(event: object, now: datetime) -> PayoutRequest:

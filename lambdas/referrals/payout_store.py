@@ -132,6 +132,17 @@ class DynamoPayoutStore:
             return _refusal(error.response.get("Item"), lease)
         return Acquired(cutoff_ms=int(attributes["cutoff_ms"]["N"]))
 
+    def run_status(self, payout_id: str) -> str | None:
+        """The run record's status (None: no run has started), read consistently."""
+        item = self._dynamodb.get_item(
+            TableName=self._resources.idempotency_table,
+            Key=_run_key(payout_id),
+            ConsistentRead=True,
+            ProjectionExpression="#status",
+            ExpressionAttributeNames={"#status": c.STATUS},
+        ).get("Item")
+        return None if item is None else item[c.STATUS]["S"]
+
     def release_run(self, payout_id: str, owner: str, expires_at: int) -> None:
         if not self._update_owned_run(
             payout_id, owner, "SET lease_expires_at = :expires", {":expires": _n(expires_at)}

@@ -2,7 +2,7 @@
 
 import json
 
-from referrals import contract
+from referrals import contract, payout_event
 from stacks import storage
 from tests.stack.conftest import Synth
 
@@ -158,7 +158,7 @@ def test_api_redeploys_on_change_with_stage_and_throttling(synth: Synth) -> None
 
 
 def test_monthly_schedule_carries_the_runs_own_time(synth: Synth) -> None:
-    (schedule,) = synth.resources("aws_scheduler_schedule").values()
+    schedule = synth.one("aws_scheduler_schedule", name="monthly-payout-dev")
     assert schedule["schedule_expression"] == "cron(0 2 1 * ? *)"
     assert schedule["schedule_expression_timezone"] == "UTC"
     target = schedule["target"]
@@ -168,6 +168,7 @@ def test_monthly_schedule_carries_the_runs_own_time(synth: Synth) -> None:
     assert target["retry_policy"]["maximum_retry_attempts"] > 0
     assert target["dead_letter_config"]["arn"] == synth.ref("aws_sqs_queue", "arn", name="payout-schedule-dlq-dev")
     statements = synth.role_policy("payout-scheduler-dev-role")["Statement"]
+    assert "check" not in payload
     invoke = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
     assert invoke == [
         {"Sid": "InvokePayoutOnly", "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [target["arn"]]}
@@ -254,3 +255,19 @@ def test_remote_state_backend_and_region_are_honoured(prod_synth: Synth) -> None
     assert "region=eu-west-1" in prod_synth.json["output"]["dashboard-url"]["value"]
     for function in prod_synth.resources("aws_lambda_function").values():
         assert function["environment"]["variables"]["REGION"] == "eu-west-1"
+
+
+def test_deadline_check_asks_the_payout_function_at_0300_and_is_alarmed(synth: Synth) -> None:
+    check = synth.one("aws_scheduler_schedule", name="payout-deadline-check-dev")
+    assert (check["schedule_expression"], check["schedule_expression_timezone"]) == ("cron(0 3 1 * ? *)", "UTC")
+    assert check["target"]["arn"] == synth.ref("aws_lambda_function", "arn", function_name="payout-processing-dev")
+    payload = json.loads(check["target"]["input"])
+    assert (payload["check"], payload["scheduledTime"]) == ("completed", "<aws.scheduler.scheduled-time>")
+    assert {"check": payload["check"]} == payout_event.DEADLINE_CHECK  # the function's side of the contract
+    alarm = synth.one("aws_cloudwatch_metric_alarm", alarm_name="payout-deadline-missed-dev")
+    assert (alarm["metric_name"], alarm["dimensions"]) == ("PayoutDeadlineMissed", {"service": "payout-processor"})
+    assert (alarm["statistic"], alarm["threshold"], alarm["comparison_operator"]) == (
+        "Maximum",
+        0,
+        "GreaterThanThreshold",
+    )
