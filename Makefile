@@ -18,7 +18,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/tools/terraform-offline.tfrc
 endif
 endif
 
-.PHONY: setup synth test snapshot lint clean
+.PHONY: setup synth test snapshot lint demo clean
 
 setup: $(INSTALLED)
 
@@ -34,6 +34,9 @@ synth: setup ## Synthesize cdktf.out/stacks/tap-stack/cdk.tf.json (configuration
 
 test: setup ## Run every test (unit, handlers on moto, stack, terraform validate)
 	$(PY) -m pytest
+
+demo: setup ## Deploy the stack to a local AWS emulator (moto), run signups and a payout, destroy it
+	$(PY) tools/demo.py
 
 snapshot: setup ## Accept an intended infrastructure change into the synth snapshot
 	$(PY) -m pytest tests/stack --snapshot-update

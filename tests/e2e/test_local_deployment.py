@@ -1,0 +1,274 @@
+"""End to end on a local AWS emulator: the synthesized Terraform applies, the emulator holds what the
+stack declares, the referral flow behaves through the deployed API and schedule, destroy empties it.
+
+One deployment for the module (conftest.py); the flow runs once (tools/referral_flow.py) and the
+tests read its answers and the emulator's state. The last test destroys.
+"""
+
+import json
+import shutil
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+
+from tools.local_lambda import deployed_function, deployed_routes, deployed_schedule
+from tools.local_stack import LOCAL_SUFFIX, REGION, LocalDeployment, tear_down
+from tools.referral_flow import DEADLINE_SCHEDULE, PAYOUT_SCHEDULE, REFERRALS, UNKNOWN_CODE, FlowResult, friend_of
+
+pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
+
+SUFFIX = LOCAL_SUFFIX
+# The default tiers: 10 for referrals 1-4, 15 for 5-9, 20 for 10-24, 25 from the 25th.
+TIERS = ((25, Decimal(25)), (10, Decimal(20)), (5, Decimal(15)), (1, Decimal(10)))
+
+
+def expected_reward(referral_number: int) -> Decimal:
+    return next(amount for threshold, amount in TIERS if referral_number >= threshold)
+
+
+def expected_total(referrer: str) -> Decimal:
+    return sum((expected_reward(n) for n in range(1, REFERRALS[referrer] + 1)), Decimal(0))
+
+
+def scan(deployment: LocalDeployment, table: str) -> list[dict[str, Any]]:
+    deserializer = TypeDeserializer()
+    pages = deployment.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+    return [{k: deserializer.deserialize(v) for k, v in item.items()} for page in pages for item in page["Items"]]
+
+
+# What the apply created ---------------------------------------------------------------------------
+
+
+def test_apply_created_every_synthesized_resource(deployment: LocalDeployment) -> None:
+    synthesized = json.loads((deployment.terraform.stack_dir / "cdk.tf.json").read_text())["resource"]
+    expected = {f"{kind}.{name}" for kind, resources in synthesized.items() for name in resources}
+    applied = {address for address in deployment.terraform.state_addresses() if not address.startswith("data.")}
+    assert applied == expected
+
+
+def test_tables_have_their_keys_indexes_recovery_and_ttl(deployment: LocalDeployment) -> None:
+    dynamodb = deployment.client("dynamodb")
+    referral_table = deployment.outputs["referral-table-name"]
+    table = dynamodb.describe_table(TableName=referral_table)["Table"]
+    assert table["KeySchema"] == [
+        {"AttributeName": "user_id", "KeyType": "HASH"},
+        {"AttributeName": "referral_timestamp", "KeyType": "RANGE"},
+    ]
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
+        "referrer-index",
+        "pending-rewards-index",
+        "payout-index",
+    }
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    idempotency_table = deployment.outputs["idempotency-table-name"]
+    for name in (referral_table, idempotency_table):
+        backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    ttl = dynamodb.describe_time_to_live(TableName=idempotency_table)["TimeToLiveDescription"]
+    assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("ttl", "ENABLED")
+
+
+def test_reports_bucket_is_versioned_encrypted_private_with_lifecycle(deployment: LocalDeployment) -> None:
+    s3, bucket = deployment.client("s3"), deployment.outputs["s3-bucket"]
+    assert bucket.startswith(f"payout-reports-{SUFFIX}-")
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"].startswith("arn:aws:kms:")
+    assert rule["BucketKeyEnabled"] is True
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert lifecycle["Status"] == "Enabled"
+    assert lifecycle["Transitions"] == [{"Days": 90, "StorageClass": "GLACIER"}]
+    assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert lifecycle["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+
+
+def test_topic_and_dead_letter_queues_are_encrypted(deployment: LocalDeployment) -> None:
+    topic = deployment.client("sns").get_topic_attributes(TopicArn=deployment.outputs["sns-topic"])["Attributes"]
+    assert topic["TopicArn"].endswith(f":reward-notifications-{SUFFIX}")
+    assert topic["KmsMasterKeyId"].startswith("arn:aws:kms:")
+    sqs = deployment.client("sqs")
+    for name in (f"payout-processing-dlq-{SUFFIX}", f"payout-schedule-dlq-{SUFFIX}"):
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+        assert attributes["KmsMasterKeyId"].startswith("arn:aws:kms:")
+    assert deployment.outputs["dlq-url"].endswith(f"/payout-processing-dlq-{SUFFIX}")
+
+
+def test_functions_have_their_code_settings_and_environment(deployment: LocalDeployment) -> None:
+    outputs = deployment.outputs
+    reward = deployed_function(deployment, outputs["reward-calc-lambda-name"])
+    payout = deployed_function(deployment, outputs["payout-lambda-name"])
+    assert (reward.handler, reward.timeout_seconds, reward.memory_mb) == ("reward_calculator.handler.handler", 30, 512)
+    assert (payout.handler, payout.timeout_seconds, payout.memory_mb) == ("payout_processor.handler.handler", 300, 1024)
+    shared = {
+        "REFERRAL_TABLE_NAME": outputs["referral-table-name"],
+        "SNS_TOPIC_ARN": outputs["sns-topic"],
+        "REGION": REGION,
+    }
+    assert reward.environment == shared | {
+        "POWERTOOLS_SERVICE_NAME": "reward-calculator",
+        "POWERTOOLS_METRICS_NAMESPACE": "ReferralProgram",
+    }
+    key_arn = payout.environment.pop("REPORTS_KMS_KEY_ARN")
+    assert key_arn.startswith("arn:aws:kms:")
+    assert payout.environment == shared | {
+        "IDEMPOTENCY_TABLE_NAME": outputs["idempotency-table-name"],
+        "REPORTS_BUCKET_NAME": outputs["s3-bucket"],
+        "POWERTOOLS_SERVICE_NAME": "payout-processor",
+        "POWERTOOLS_METRICS_NAMESPACE": "ReferralProgram",
+    }
+    lambda_ = deployment.client("lambda")
+    assert lambda_.get_function_configuration(FunctionName=payout.name)["Runtime"] == "python3.12"
+    assert lambda_.get_function_concurrency(FunctionName=payout.name)["ReservedConcurrentExecutions"] == 5
+
+
+def test_api_routes_go_to_the_reward_function_on_the_stage(deployment: LocalDeployment) -> None:
+    api_id, reward = deployment.outputs["api-gateway-id"], deployment.outputs["reward-calc-lambda-name"]
+    routes = {(route.method, route.resource, route.function_name) for route in deployed_routes(deployment, api_id)}
+    assert routes == {("POST", "/signup", reward), ("GET", "/referrers/{code}", reward)}
+    apigateway = deployment.client("apigateway")
+    for resource in apigateway.get_resources(restApiId=api_id)["items"]:
+        for method in resource.get("resourceMethods", {}):
+            integration = apigateway.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod=method)
+            assert integration["type"] == "AWS_PROXY"
+    stage = apigateway.get_stage(restApiId=api_id, stageName=SUFFIX)
+    assert stage["tracingEnabled"] is True
+    assert deployment.outputs["api-endpoint"].rstrip("/").endswith(f"/{SUFFIX}")
+
+
+@pytest.mark.parametrize(
+    ("name", "expression"), [(PAYOUT_SCHEDULE, "cron(0 2 1 * ? *)"), (DEADLINE_SCHEDULE, "cron(0 3 1 * ? *)")]
+)
+def test_schedules_invoke_the_payout_monthly_with_their_scheduled_time(
+    deployment: LocalDeployment, name: str, expression: str
+) -> None:
+    schedule = deployed_schedule(deployment, name)
+    payout = deployed_function(deployment, deployment.outputs["payout-lambda-name"])
+    assert (schedule.expression, schedule.timezone, schedule.target_arn) == (expression, "UTC", payout.arn)
+    assert json.loads(schedule.input_template)["scheduledTime"] == "<aws.scheduler.scheduled-time>"
+
+
+def test_dashboard_and_alarms_exist(deployment: LocalDeployment) -> None:
+    cloudwatch = deployment.client("cloudwatch")
+    dashboard = cloudwatch.get_dashboard(DashboardName=f"referral-management-{SUFFIX}")
+    assert json.loads(dashboard["DashboardBody"])["widgets"]
+    alarms = {alarm["AlarmName"] for alarm in cloudwatch.describe_alarms()["MetricAlarms"]}
+    assert {f"reward-calculation-{SUFFIX}-errors", f"payout-processing-{SUFFIX}-errors"} <= alarms
+
+
+# The flow through the deployed API and schedule ---------------------------------------------------
+
+
+def test_referrers_enrol_and_get_their_codes(flow: FlowResult) -> None:
+    answers = [
+        (exchange.answer.status, exchange.answer.body.get("referralCode")) for exchange in flow.signups.enrolments
+    ]
+    assert answers == [(201, code) for code in REFERRALS]
+
+
+def test_each_signup_earns_the_tier_of_its_referral_number(flow: FlowResult) -> None:
+    expected = [
+        (200, friends_referrer, n, expected_reward(n))
+        for friends_referrer, friends in REFERRALS.items()
+        for n in range(1, friends + 1)
+    ]
+    actual = [
+        (e.answer.status, e.body["referralCode"], e.answer.body["referralCount"], e.answer.body["rewardAmount"])
+        for e in flow.signups.signups
+        if isinstance(e.body, dict)
+    ]
+    assert actual == expected
+    # alice crosses both tier boundaries: 4 x 10, 5 x 15, 3 x 20.
+    assert expected_total("alice") == Decimal(175)
+
+
+def test_refused_requests_answer_4xx_and_write_nothing(flow: FlowResult, deployment: LocalDeployment) -> None:
+    answers = [(exchange.answer.status, exchange.answer.body["error"]) for exchange in flow.signups.refusals]
+    assert answers == [
+        (400, "request body must be valid UTF-8 JSON"),
+        (404, f"referralCode {UNKNOWN_CODE!r} does not exist"),
+        (409, f"userId {friend_of('alice', 1)!r} has already signed up"),
+    ]
+    items = scan(deployment, deployment.outputs["referral-table-name"])
+    assert not [item for item in items if item["user_id"] in ("carol", "dave")]
+    profiles = {item["user_id"]: item for item in items if item["referral_timestamp"] == 0}
+    assert profiles[friend_of("alice", 1)]["referred_by"] == "alice"
+    assert profiles["bob"]["referral_count"] == REFERRALS["bob"]
+
+
+def test_statistics_before_and_after_the_payout(flow: FlowResult) -> None:
+    def stats(exchanges: list) -> dict[str, tuple]:
+        return {
+            e.answer.body["referralCode"]: (
+                e.answer.body["referralCount"],
+                e.answer.body["totalRewards"],
+                e.answer.body["pendingAmount"],
+                e.answer.body["paidAmount"],
+            )
+            for e in exchanges
+        }
+
+    assert stats(flow.signups.stats) == {
+        code: (count, expected_total(code), expected_total(code), 0) for code, count in REFERRALS.items()
+    }
+    assert stats(flow.stats_after) == {
+        code: (count, expected_total(code), 0, expected_total(code)) for code, count in REFERRALS.items()
+    }
+
+
+def test_the_scheduled_payout_pays_every_reward_once(flow: FlowResult, deployment: LocalDeployment) -> None:
+    scheduled = datetime.fromisoformat(flow.payout.event["scheduledTime"].replace("Z", "+00:00"))
+    month = f"{scheduled.year - (scheduled.month == 1)}-{(scheduled.month - 2) % 12 + 1:02d}"  # the month before
+    assert scheduled <= datetime.now(UTC)
+    key = f"payouts/{month}/payout-report.csv"
+    assert flow.payout.answer == {
+        "message": f"Payout payout-{month} completed",
+        "payoutId": f"payout-{month}",
+        "payoutMonth": month,
+        "status": "completed",
+        "totalReferrers": len(REFERRALS),
+        "totalAmount": f"{sum(map(expected_total, REFERRALS)):.2f}",
+        "rewardsPaid": sum(REFERRALS.values()),
+        "reportLocation": f"s3://{deployment.outputs['s3-bucket']}/{key}",
+    }
+    assert flow.payout.repeat["status"] == "already_completed"
+    assert flow.payout.repeat["rewardsPaid"] == flow.payout.answer["rewardsPaid"]
+    assert flow.payout.deadline_check == {"payoutId": f"payout-{month}", "status": "completed", "deadlineMissed": False}
+
+
+def test_report_has_one_row_per_referrer(flow: FlowResult) -> None:
+    assert flow.payout.report_rows() == [
+        ["Referrer ID", "Total Amount", "Referral Count", "Payment Status"],
+        *[[code, f"{expected_total(code):.2f}", str(count), "paid"] for code, count in sorted(REFERRALS.items())],
+    ]
+    assert flow.payout.report.endswith("\r\n")
+
+
+def test_every_referral_is_paid_by_the_payout_and_was_notified(flow: FlowResult, deployment: LocalDeployment) -> None:
+    items = scan(deployment, deployment.outputs["referral-table-name"])
+    referrals = [item for item in items if item["referral_timestamp"] != 0]
+    assert len(referrals) == sum(REFERRALS.values())
+    assert {item["status"] for item in referrals} == {"paid"}
+    assert {item["payout_id"] for item in referrals} == {flow.payout.answer["payoutId"]}
+    assert not [item for item in referrals if "pending_reward" in item or item.get("notification_failed")]
+    run = deployment.client("dynamodb").get_item(
+        TableName=deployment.outputs["idempotency-table-name"],
+        Key={"idempotency_key": {"S": flow.payout.answer["payoutId"]}},
+        ConsistentRead=True,
+    )["Item"]
+    assert run["status"]["S"] == "completed"
+
+
+# Last: destroy ----------------------------------------------------------------------------------
+
+
+def test_destroy_leaves_an_empty_state(deployment: LocalDeployment) -> None:
+    tear_down(deployment)
+    assert deployment.terraform.state_addresses() == []

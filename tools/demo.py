@@ -1,0 +1,228 @@
+#!/usr/bin/env python
+"""`make demo`: the whole system on this machine, no AWS account and no Docker.
+
+Starts moto_server, deploys the Terraform that main.py synthesizes (LOCAL_AWS_ENDPOINT pointing the
+provider at the emulator), drives it through the deployed API and schedule (tools/referral_flow.py),
+prints the payout report and a summary, destroys everything and stops the emulator. The emulator is
+stopped and the temporary directory removed however it ends; any failure exits non-zero.
+"""
+
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, redirect_stdout
+from decimal import Decimal
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+if __package__ in (None, ""):
+    # Run as `python tools/demo.py`: make the project importable, as `python -m tools.demo` would.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools.local_stack import (
+    LocalDeployment,
+    StepFailed,
+    deploy,
+    running_emulator,
+    tail,
+    tear_down,
+)
+from tools.referral_flow import Exchange, FlowResult, PayoutResults, SignupResults, run_flow
+
+INTERRUPTED_STATUS = 130
+
+
+class StopRequested(Exception):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so the emulator is stopped and the directory removed."""
+
+
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    raise StopRequested(signal.Signals(signum).name)
+
+
+class Progress:
+    """One line per phase start and end, stamped with the time since the demo started."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out  # kept: handler logs are redirected away from stdout while they run
+        self.started = time.monotonic()
+
+    def say(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {text}", file=self.out, flush=True)
+
+    @contextmanager
+    def phase(self, name: str, what: str) -> Iterator[None]:
+        self.say(f"{name:<9} {what}")
+        began = time.monotonic()
+        try:
+            yield
+        except BaseException:
+            self.say(f"{'':<9} FAILED after {time.monotonic() - began:.1f} s")
+            raise
+        self.say(f"{'':<9} done in {time.monotonic() - began:.1f} s")
+
+    def terraform_counter(self, verb: str) -> "TerraformCounter":
+        return TerraformCounter(self, verb)
+
+
+class TerraformCounter:
+    """Turns Terraform's output into an occasional 'N of M resources created' line."""
+
+    QUIET_SECONDS = 10
+
+    def __init__(self, progress: Progress, verb: str) -> None:
+        self.progress, self.verb = progress, verb
+        self.total, self.done, self.last_said = "?", 0, time.monotonic()
+
+    def __call__(self, line: str) -> None:
+        if line.startswith("Plan: "):  # "Plan: 79 to add, 0 to change, 0 to destroy."
+            numbers = [word for word in line.replace(",", " ").split() if word.isdigit()]
+            self.total = numbers[0] if self.verb == "created" else numbers[-1]
+            self.progress.say(f"{'':<9} planned: {self.total} resources to be {self.verb}")
+            self.last_said = time.monotonic()
+        elif "Creation complete" in line or "Destruction complete" in line:
+            self.done += 1
+            if time.monotonic() - self.last_said >= self.QUIET_SECONDS:
+                self.progress.say(f"{'':<9} {self.done} of {self.total} resources {self.verb}")
+                self.last_said = time.monotonic()
+
+
+def main() -> int:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_requested)
+    progress = Progress(sys.stdout)
+    workdir = Path(tempfile.mkdtemp(prefix="referral-demo-"))
+    progress.say(f"referral management on a local AWS emulator; scratch directory {workdir}")
+    try:
+        run_demo(workdir, progress)
+    except StepFailed as error:
+        progress.say(f"error: {error}")
+        return 1
+    except (KeyboardInterrupt, StopRequested):
+        progress.say("interrupted")
+        return INTERRUPTED_STATUS
+    except Exception:
+        progress.say(f"error:\n{traceback.format_exc()}")
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        progress.say(f"emulator stopped, {workdir} removed")
+    progress.say("demo finished")
+    return 0
+
+
+def run_demo(workdir: Path, progress: Progress) -> None:
+    with ExitStack() as cleanup:
+        with progress.phase("emulator", "moto_server on 127.0.0.1, on a free port"):
+            emulator = cleanup.enter_context(running_emulator(workdir / "moto.log"))
+        progress.say(f"{'':<9} {emulator.endpoint}")
+        deployment = deploy(emulator, workdir, progress.phase, progress.terraform_counter("created"))
+        result = _drive(deployment, workdir / "handlers.log", progress)
+        show(result, progress.out)
+        with progress.phase("destroy", "empty the reports bucket, terraform destroy -auto-approve"):
+            tear_down(deployment, progress.terraform_counter("destroyed"))
+            left = deployment.terraform.state_addresses()
+            if left:
+                raise StepFailed(f"terraform state still lists {len(left)} resources after destroy: {left}")
+        progress.say(f"{'':<9} terraform state list: empty")
+
+
+def _drive(deployment: LocalDeployment, handler_log: Path, progress: Progress) -> FlowResult:
+    """The flow, with the handlers' JSON logs and metrics kept in a file instead of on the screen."""
+    with handler_log.open("w") as log:
+        try:
+            with redirect_stdout(log):
+                return run_flow(deployment, progress.phase)
+        except BaseException:
+            log.flush()
+            progress.say("no destroy: the emulator is discarded with everything deployed to it")
+            progress.say(f"last lines the handlers logged:\n{tail(handler_log, 15)}")
+            raise
+
+
+# What the demo shows ----------------------------------------------------------------------------
+
+
+def show(result: FlowResult, out: TextIO) -> None:
+    print(_signup_section(result.signups), _payout_section(result.payout), _summary_section(result), sep="\n", file=out)
+
+
+def _signup_section(results: SignupResults) -> str:
+    lines = ["", "Sign-ups (POST /signup, delivered to the function behind the API's route)"]
+    lines += [f"  {e.answer.status}  {_signup_text(e)}" for e in results.enrolments + results.signups]
+    lines += ["", "Refused requests"]
+    lines += [f"  {e.answer.status}  {_request_text(e):<40} {e.answer.body.get('error')}" for e in results.refusals]
+    lines += ["", "Referrer statistics before the payout (GET /referrers/{code})"]
+    lines += [f"  {e.answer.status}  {_stats_text(e.answer.body)}" for e in results.stats]
+    return "\n".join(lines)
+
+
+def _payout_section(payout: PayoutResults) -> str:
+    answer, event, check = payout.answer, payout.event, payout.deadline_check
+    lines = [
+        "",
+        f"Payout, started with the schedule's input: {event}",
+        f"  Scheduler's run at {event['scheduledTime']} pays month {answer['payoutMonth']} (the month before it),"
+        " with every reward created before that time",
+        f"  {answer['status']}: {answer['rewardsPaid']} rewards to {answer['totalReferrers']} referrers, "
+        f"{answer['totalAmount']} in all",
+        f"  the same event again: {payout.repeat['status']} (nothing is paid twice)",
+        f"  the deadline check's schedule input: payout {check['status']}, deadline missed: {check['deadlineMissed']}",
+        "",
+        f"Report {answer['reportLocation']}",
+    ]
+    return "\n".join(lines + [f"  {row}" for row in payout.report.splitlines()])
+
+
+def _signup_text(exchange: Exchange) -> str:
+    body, answer = exchange.body, exchange.answer.body
+    assert isinstance(body, dict)  # noqa: S101 - sign-ups are sent as JSON objects
+    if "referralCode" not in body:
+        return f"{body['userId']} enrolled, referral code {answer.get('referralCode')}"
+    return (
+        f"{body['userId']:<16} -> {body['referralCode']:<6} referral #{answer.get('referralCount'):<3} "
+        f"reward {_money(answer.get('rewardAmount'))}"
+    )
+
+
+def _stats_text(stats: dict[str, Any]) -> str:
+    return (
+        f"{stats['referralCode']}: {stats['referralCount']} referrals, earned {_money(stats['totalRewards'])}, "
+        f"pending {_money(stats['pendingAmount'])}, paid {_money(stats['paidAmount'])}"
+    )
+
+
+def _request_text(exchange: Exchange) -> str:
+    body = exchange.body
+    if isinstance(body, str):
+        return f"body {body!r}"
+    return f"{body.get('userId')} -> {body.get('referralCode')}" if body else exchange.path
+
+
+def _summary_section(result: FlowResult) -> str:
+    header = ("referrer", "referrals", "earned", "paid", "pending", "report row")
+    report = {row[0]: ",".join(row) for row in result.payout.report_rows()[1:]}
+    rows = [header]
+    for exchange in result.stats_after:
+        stats = exchange.answer.body
+        code = stats["referralCode"]
+        earned, paid, pending = (_money(stats[name]) for name in ("totalRewards", "paidAmount", "pendingAmount"))
+        rows.append((code, str(stats["referralCount"]), earned, paid, pending, report.get(code, "(none)")))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    table = [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    return "\n".join(["", "Summary", *table, ""])
+
+
+def _money(value: Any) -> str:
+    return f"{Decimal(str(value)):.2f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
