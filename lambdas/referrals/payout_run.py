@@ -155,19 +155,19 @@ def _pay(
     for reward in store.claimed_rewards(request.payout_id):
         totals.add(reward.referrer_id, reward.amount)
     resumed_with = totals.reward_count
-    for page in store.pending_pages(cutoff_ms):
-        for chunk in _chunks(page, CLAIMS_PER_WRITE):
-            _ensure_time_left(invocation, request, "claiming rewards")
-            # This invocation's own claims come from memory: the index may not show them yet.
-            for reward in store.claim(chunk, request.payout_id, int(invocation.clock() * 1000)):
-                totals.add(reward.referrer_id, reward.amount)
+    # Chunks run across page boundaries, so every claim transaction but the last is full.
+    for chunk in _batches(_flatten(store.pending_pages(cutoff_ms)), CLAIMS_PER_WRITE):
+        _ensure_time_left(invocation, request, "claiming rewards")
+        # This invocation's own claims come from memory: the index may not show them yet.
+        for reward in store.claim(chunk, request.payout_id, int(invocation.clock() * 1000)):
+            totals.add(reward.referrer_id, reward.amount)
     logger.info(
         "rewards claimed",
         extra={"rewards_total": totals.reward_count, "claimed_earlier": resumed_with},
     )
     rows = totals.rows()
     credited = 0
-    for referrers in _chunks(rows, CREDITS_PER_WRITE):
+    for referrers in _batches(rows, CREDITS_PER_WRITE):
         _ensure_time_left(invocation, request, "crediting referrer profiles")
         credited += store.credit_referrers(referrers, request.payout_id)
     logger.info("referrer profiles credited", extra={"credited_now": credited, "referrers": len(rows)})
@@ -206,6 +206,18 @@ def _release(store: PayoutStore, payout_id: str, owner: str, invocation: Invocat
         logger.exception("could not release the payout lease; it expires on its own")
 
 
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _flatten(pages: Iterable[Sequence[T]]) -> Iterator[T]:
+    for page in pages:
+        yield from page
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last may be shorter), read lazily: one page in memory at a time."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

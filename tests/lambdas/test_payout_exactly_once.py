@@ -55,7 +55,8 @@ from tests.lambdas.test_payout_support import (
 
 pytestmark = pytest.mark.usefixtures(fast_transactions.__name__)
 
-# 130 rewards in pages of 120 (2 pages) and claim chunks of up to 100 (100 + 20, then 10).
+# 130 rewards in pages of 120 (2 pages) and claim chunks of up to 100 that run across the page
+# boundary (100, then 30).
 PENDING = november_rewards(130, referrers=13)
 HISTORY = november_rewards(10, referrers=13, start_ms=NOVEMBER_MS - 40 * 86_400_000)
 REFERRERS = sorted({reward.referrer_id for reward in PENDING})
@@ -131,9 +132,8 @@ def test_an_uninterrupted_run_pays_every_pending_reward_once(aws):
         "dynamodb:Query",  # claims of earlier invocations: none
         "dynamodb:Query",  # pending page 1 (120)
         "dynamodb:TransactWriteItems",  # claim 100
-        "dynamodb:TransactWriteItems",  # claim 20
         "dynamodb:Query",  # pending page 2 (10)
-        "dynamodb:TransactWriteItems",  # claim 10
+        "dynamodb:TransactWriteItems",  # claim 30: the rest of page 1 and page 2
         "dynamodb:TransactWriteItems",  # credit 13 referrer profiles
         "s3:PutObject",
         "sns:Publish",
@@ -182,13 +182,13 @@ def test_a_killed_run_keeps_its_lease_until_it_expires_then_is_taken_over(aws):
     clock, claimed = FakeClock(), Claims()
     started = int(clock())
 
-    with pytest.raises(Killed), kill_at_call("TransactWriteItems", 3):
+    with pytest.raises(Killed), kill_at_call("TransactWriteItems", 2):
         run(names, clock, claimed, owner="killed")
     record = run_record(names.idempotency_table)
     assert record is not None
     assert record["lease_owner"]["S"].startswith("killed/")
     assert int(record["lease_expires_at"]["N"]) == started + TIMEOUT_MS // 1000 + LEASE_MARGIN_SECONDS
-    assert len(claimed) == 120
+    assert len(claimed) == 100
     paid_before = referral_state(all_items(names.referral_table))
 
     # Before the lease expires, another invocation stays out; Lambda's retry of the same
@@ -256,10 +256,10 @@ def test_running_out_of_time_stops_cleanly_and_the_retry_resumes(aws):
     seed_november(names)
     clock, claimed = FakeClock(), Claims()
 
-    # Enough time for the lease and two claim chunks; then less than the safety margin is left.
+    # Enough time for the lease and one claim chunk; then less than the safety margin is left.
     with pytest.raises(PayoutIncomplete, match="resumes the same payout"):
-        run(names, clock, claimed, owner="slow", low_after_checks=3)
-    assert len(claimed) == 120
+        run(names, clock, claimed, owner="slow", low_after_checks=2)
+    assert len(claimed) == 100
     record = run_record(names.idempotency_table)
     assert record is not None
     assert record["lease_owner"]["S"].startswith("slow/")
@@ -313,7 +313,7 @@ def test_transaction_conflicts_are_retried_with_backoff(aws):
     assert outcome.status is PayoutStatus.COMPLETED
     assert len(sleeps) == 2
     assert all(0 <= pause <= 2.0 for pause in sleeps)
-    assert log.calls.count("dynamodb:TransactWriteItems") == 4 + 2
+    assert log.calls.count("dynamodb:TransactWriteItems") == 3 + 2  # 2 claims + 1 credit, 2 retried
     assert_paid_exactly_once(observe(aws, names, outcome), claimed)
 
 
