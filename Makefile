@@ -18,7 +18,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/tools/terraform-offline.tfrc
 endif
 endif
 
-.PHONY: setup synth test snapshot lint demo clean
+.PHONY: setup synth test snapshot lint demo bench bench-quick clean
 
 setup: $(INSTALLED)
 
@@ -38,6 +38,12 @@ test: setup ## Run every test (unit, handlers on moto, stack, terraform validate
 demo: setup ## Deploy the stack to a local AWS emulator (moto), run signups and a payout, destroy it
 	$(PY) tools/demo.py
 
+bench: setup ## Measure synth time, cold start, AWS calls, items read and the test suite: one table + build/bench.json
+	$(PY) -m benchmarks
+
+bench-quick: setup ## The benchmark at small sizes, without the test suite (CI runs it so it cannot rot; no timing is asserted)
+	$(PY) -m benchmarks --quick
+
 snapshot: setup ## Accept an intended infrastructure change into the synth snapshot
 	$(PY) -m pytest tests/stack --snapshot-update
 
@@ -49,7 +55,8 @@ $(CHECKOV_INSTALLED): requirements-checkov.txt
 
 lint: setup $(CHECKOV_INSTALLED) ## ruff, mypy, and checkov on the synthesized Terraform (default configuration)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy stacks lambdas main.py
+	$(VENV)/bin/mypy stacks lambdas main.py tools
+	$(VENV)/bin/mypy benchmarks  # on its own: it imports the handlers through tests/ (another module root)
 	env -u ENVIRONMENT_SUFFIX -u AWS_REGION -u STATE_BUCKET -u WAF_ENABLED -u LOCAL_AWS_ENDPOINT $(PY) main.py
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(SYNTH_JSON)
 

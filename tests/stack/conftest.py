@@ -6,19 +6,25 @@ once; each stack is synthesized into its own directory under a session temp dir.
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from stacks.config import StackConfig
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from stacks.provider_import import skip_provider_package_init
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 OFFLINE_TFRC = PROJECT_ROOT / "tools" / "terraform-offline.tfrc"
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
+
+# Before any test module imports cdktf (at collection): jsii's Node process starts once, with
+# this environment, and cdktf's Testing runs terraform from that process. Offline machines get
+# the provider mirror; elsewhere the registry is used as is.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+if PROVIDER_MIRROR.is_dir() and not Path(os.environ.get("TF_CLI_CONFIG_FILE", "/nonexistent")).is_file():
+    os.environ["TF_CLI_CONFIG_FILE"] = str(OFFLINE_TFRC)
+skip_provider_package_init()
 
 DEFAULT = StackConfig.from_env({})
 REMOTE_STATE = StackConfig.from_env(
@@ -80,19 +86,8 @@ class Synth:
         return json.loads(policies[0]["policy"])
 
 
-@pytest.fixture(scope="session", autouse=True)
-def terraform_cli_config() -> Iterator[None]:
-    """Use the provider mirror when this machine has one (offline); the registry otherwise."""
-    if PROVIDER_MIRROR.is_dir() and not Path(os.environ.get("TF_CLI_CONFIG_FILE", "/nonexistent")).is_file():
-        os.environ["TF_CLI_CONFIG_FILE"] = str(OFFLINE_TFRC)
-    yield
-
-
 @pytest.fixture(scope="session")
 def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
-    from stacks.provider_import import skip_provider_package_init
-
-    skip_provider_package_init()
     from cdktf import App
 
     from stacks.tap_stack import TapStack
