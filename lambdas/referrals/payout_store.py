@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -306,7 +307,13 @@ class DynamoPayoutStore:
         backoffs = 0
         while remaining:
             try:
-                self._dynamodb.transact_write_items(TransactItems=[operations[i] for i in remaining])
+                self._dynamodb.transact_write_items(
+                    TransactItems=[operations[i] for i in remaining],
+                    # botocore retries a request whose answer was lost; with the same token DynamoDB
+                    # answers that retry with success, where it would otherwise refuse every claim
+                    # as "already claimed" and this run would leave them out of its totals.
+                    ClientRequestToken=str(uuid.uuid4()),
+                )
             except ClientError as error:
                 codes = _cancellation_codes(error, len(remaining))
                 refused.update(

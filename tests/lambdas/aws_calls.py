@@ -97,6 +97,18 @@ def iam_actions_recorded_for(function: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def transaction_tokens() -> Iterator[list[str | None]]:
+    """The ClientRequestToken of every TransactWriteItems call made in the block (None: no token)."""
+    tokens: list[str | None] = []
+
+    def record(params: dict, **_: Any) -> None:
+        tokens.append(params.get("ClientRequestToken"))
+
+    with _hooked(record, unique_id=f"tokens-{id(tokens)}", event="before-parameter-build.dynamodb.TransactWriteItems"):
+        yield tokens
+
+
 def iam_actions(service: str, operation: str, params: dict) -> set[tuple[str, str]]:
     """What IAM authorizes for one API call: TransactWriteItems is authorized per item."""
     if service == "dynamodb" and operation == "TransactWriteItems":

@@ -9,7 +9,7 @@ import pytest
 
 from referrals import contract as c
 from referrals.payout_event import InvalidPayoutEvent
-from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.aws_calls import recorded_calls, transaction_tokens
 from tests.lambdas.fake_aws import REGION, published_messages
 from tests.lambdas.test_payout_support import (
     FakeContext,
@@ -213,3 +213,14 @@ def test_emits_payout_metrics(aws, handler, capsys):
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ReferralProgram"
     assert metrics["service"] == "payout-processor"
     assert (metrics["PayoutsCompleted"], metrics["RewardsPaid"], metrics["PayoutAmount"]) == ([1.0], [4.0], [35.4])
+
+
+def test_every_transaction_carries_its_own_idempotency_token(aws, handler):
+    """botocore retries a request whose answer was lost; the token makes DynamoDB answer that retry
+    with success instead of refusing every claim as already claimed (and leaving it out of the run)."""
+    seed_june(aws)
+    with transaction_tokens() as tokens:
+        handler(EVENT, FakeContext())
+    assert len(tokens) >= 2  # the claims and the profile credits
+    assert None not in tokens
+    assert len(set(tokens)) == len(tokens)

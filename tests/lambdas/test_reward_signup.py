@@ -8,7 +8,7 @@ import pytest
 
 from referrals import contract as c
 from reward_calculator import handler as reward
-from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.aws_calls import recorded_calls, transaction_tokens
 from tests.lambdas.fake_aws import FakeAws, published_messages
 from tests.lambdas.reward_api import (
     LambdaContext,
@@ -88,6 +88,18 @@ def test_happy_path_makes_exactly_three_aws_calls(aws: FakeAws) -> None:
     with recorded_calls() as log:
         assert sign_up("bob", "alice")[0] == 200
     assert log.calls == ["dynamodb:GetItem", "dynamodb:TransactWriteItems", "sns:Publish"]
+
+
+def test_each_signup_transaction_carries_its_own_idempotency_token(aws: FakeAws) -> None:
+    """A commit whose answer was lost and that botocore retries succeeds again, instead of looking
+    like an identical retry (which would skip the notification)."""
+    sign_up("alice")
+    with transaction_tokens() as tokens:
+        sign_up("bob", "alice")
+        sign_up("carol", "alice")
+    assert len(tokens) == 2
+    assert None not in tokens
+    assert len(set(tokens)) == 2
 
 
 def test_first_referral_of_a_referrer_without_counters(aws: FakeAws) -> None:
