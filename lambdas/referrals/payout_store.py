@@ -157,18 +157,24 @@ class DynamoPayoutStore:
             "SET #status = :completed, summary = :summary, completed_at = :now, completed_by = :owner,"
             " updated_at = :now REMOVE lease_owner, lease_expires_at",
             {":completed": _s(RUN_COMPLETED), ":summary": {"M": _summary_record(summary)}, ":now": _n(now)},
+            # botocore may resend this update after a lost answer; the resend finds the run
+            # completed by this owner, and that is success, not a lost lease.
+            also_if="#status = :completed AND completed_by = :owner",
         )
         if not completed:
             raise PayoutLeaseLost(f"{summary.payout_id}: the run record is no longer held by {owner}")
 
-    def _update_owned_run(self, payout_id: str, owner: str, update: str, values: Item) -> bool:
-        """Applies the update only while `owner` holds the run's lease; False when it no longer does."""
+    def _update_owned_run(
+        self, payout_id: str, owner: str, update: str, values: Item, also_if: str | None = None
+    ) -> bool:
+        """Applies the update only while `owner` holds the run's lease (or `also_if` holds); False otherwise."""
+        condition = "#status = :in_progress AND lease_owner = :owner"
         try:
             self._dynamodb.update_item(
                 TableName=self._resources.idempotency_table,
                 Key=_run_key(payout_id),
                 UpdateExpression=update,
-                ConditionExpression="#status = :in_progress AND lease_owner = :owner",
+                ConditionExpression=f"({condition}) OR ({also_if})" if also_if else condition,
                 ExpressionAttributeNames={"#status": c.STATUS},
                 ExpressionAttributeValues={**values, ":in_progress": _s(RUN_IN_PROGRESS), ":owner": _s(owner)},
             )

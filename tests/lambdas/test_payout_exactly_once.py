@@ -20,11 +20,12 @@ from referrals.payout_run import (
     Lease,
     PayoutIncomplete,
     PayoutLeaseHeld,
+    PayoutLeaseLost,
     Reward,
     run_payout,
 )
 from referrals.payout_store import MAX_TRANSACTION_ATTEMPTS, PayoutResources, TransactionRetriesExhausted
-from referrals.payout_summary import PayoutOutcome, PayoutStatus
+from referrals.payout_summary import PayoutOutcome, PayoutStatus, PayoutSummary
 from tests.lambdas.aws_calls import InjectedFault, recorded_calls
 from tests.lambdas.fake_aws import published_messages
 from tests.lambdas.test_payout_support import (
@@ -222,6 +223,20 @@ def test_an_acquire_retried_after_its_answer_was_lost_keeps_the_lease(aws):
 
     assert first == retried == Acquired(cutoff_ms=CUTOFF_MS)
     assert other == HeldElsewhere(owner="request-1/a1b2", lease_expires_at=1_330)
+
+
+def test_a_completion_resent_after_its_answer_was_lost_is_still_a_completion(aws):
+    names = resources(aws)
+    store = RecordingStore(names, Claims())
+    lease = Lease(owner="request-1/a1b2", now=1_000, expires_at=1_330)
+    request = november_request(FakeClock())
+    store.acquire_run(request, lease, ttl=9_999)
+    summary = PayoutSummary(request.payout_id, request.month, 0, Decimal("0.00"), 0, "s3://bucket/key")
+
+    store.complete_run(summary, lease.owner, now=1_010)
+    store.complete_run(summary, lease.owner, now=1_010)  # what botocore resends on a timeout
+    with pytest.raises(PayoutLeaseLost):
+        store.complete_run(summary, "request-2/c3d4", now=1_011)  # anyone else: the lease is not theirs
 
 
 def test_concurrent_invocations_of_a_month_pay_once(aws):
