@@ -56,6 +56,13 @@ NOTIFICATION_FAILED = "notification_failed"  # set when the reward's SNS publish
 REFERRED_BY = "referred_by"
 REFERRED_AT = "referred_at"
 
+# Profile attributes of the referrer's signup queue (referrals/signup_queue.py): the number of
+# the last ticket taken and when (epoch ms), and the ticket of the latest committed signup. They
+# only schedule commits; no count or amount depends on them.
+SIGNUP_TICKETS = "signup_tickets"
+LAST_TICKET_AT = "last_ticket_at"
+SERVED_TICKET = "served_ticket"
+
 # Reward notification (SNS): message "type" and the message attribute carrying it.
 EVENT_TYPE_ATTRIBUTE = "event_type"
 REFERRAL_REWARDED = "referral.rewarded"

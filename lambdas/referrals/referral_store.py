@@ -5,6 +5,8 @@ ReturnValuesOnConditionCheckFailure=ALL_OLD, so a failed condition already carri
 item: a counter that moved, or the profile of a user who had signed up, costs no extra read.
 """
 
+import random
+import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,11 +17,16 @@ from referrals import contract as c
 from referrals import exact_json
 from referrals.aws_clients import client
 from referrals.signup import CommitOutcome, CountChanged, Profile, Referral, UserExists
+from referrals.signup_queue import QueueState, Ticket
 
 # Positions in the signup transaction; CancellationReasons come back in the same order.
 NEW_PROFILE, REFERRAL_ITEM, REFERRER_COUNTER = range(3)
 TRANSACTION_ITEMS = 3
 ALL_OLD = "ALL_OLD"
+# DynamoDB refuses a write to an item that a transaction is committing (TransactionConflict-
+# Exception), and botocore does not retry that. A ticket is retried a few times, a few ms apart.
+TICKET_ATTEMPTS = 4
+TICKET_RETRY_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -45,10 +52,41 @@ class DynamoReferralStore:
             return _profile(error.response["Item"])
         return None
 
-    def commit_referral(self, referral: Referral, read_count: int | None) -> CommitOutcome | UserExists | CountChanged:
+    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | None:
+        attempt = 0
+        while True:
+            try:
+                return self._take_ticket(referrer_id, now_ms)
+            except ClientError as error:
+                attempt += 1
+                if _code(error) != "TransactionConflictException" or attempt == TICKET_ATTEMPTS:
+                    raise
+            time.sleep(random.uniform(0, TICKET_RETRY_SECONDS * 2**attempt))  # noqa: S311 - jitter
+
+    def _take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | None:
+        try:
+            # ALL_OLD: the profile as it was, so the ticket's number and the queue ahead of it
+            # come with the read of the counter, in this one call.
+            response = client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key=_key(referrer_id, c.PROFILE_TIMESTAMP),
+                UpdateExpression=f"ADD {c.SIGNUP_TICKETS} :one SET {c.LAST_TICKET_AT} = :now",
+                ConditionExpression=f"attribute_exists({c.USER_ID})",  # no profile for unknown codes
+                ExpressionAttributeValues={":one": _number(1), ":now": _number(now_ms)},
+                ReturnValues=ALL_OLD,
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            return None
+        return _ticket(response["Attributes"])
+
+    def commit_referral(
+        self, referral: Referral, expected_count: int | None, ticket: int
+    ) -> CommitOutcome | UserExists | CountChanged:
         try:
             client("dynamodb").transact_write_items(
-                TransactItems=self._signup_transaction(referral, read_count),
+                TransactItems=self._signup_transaction(referral, expected_count, ticket),
                 # Makes botocore's own retry of a commit whose answer was lost succeed, instead
                 # of failing on the conditions it had already satisfied.
                 ClientRequestToken=str(uuid.uuid4()),
@@ -109,14 +147,14 @@ class DynamoReferralStore:
         return pending, paid
 
     def _get(self, user_id: str, timestamp_ms: int) -> dict | None:
-        # Consistent: the count feeds an optimistic-concurrency condition, and a retry must see
-        # the commit that its first delivery just made.
+        # Consistent: an identical retry must see the commit that its first delivery just made,
+        # and the stats must show it.
         response = client("dynamodb").get_item(
             TableName=self.table_name, Key=_key(user_id, timestamp_ms), ConsistentRead=True
         )
         return response.get("Item")
 
-    def _signup_transaction(self, referral: Referral, read_count: int | None) -> list[dict]:
+    def _signup_transaction(self, referral: Referral, expected_count: int | None, ticket: int) -> list[dict]:
         not_exists = f"attribute_not_exists({c.USER_ID})"
         new_profile = _profile_item(referral.user_id, referral.email) | {
             c.REFERRED_BY: {"S": referral.referrer_id},
@@ -139,25 +177,31 @@ class DynamoReferralStore:
                     "ConditionExpression": not_exists,
                 }
             },
-            {"Update": self._counter_update(referral, read_count)},
+            {"Update": self._counter_update(referral, expected_count, ticket)},
         ]
 
-    def _counter_update(self, referral: Referral, read_count: int | None) -> dict:
-        values = {":zero": _number(0), ":one": _number(1), ":reward": _number(referral.reward_amount)}
-        if read_count is None:
+    def _counter_update(self, referral: Referral, expected_count: int | None, ticket: int) -> dict:
+        values = {
+            ":zero": _number(0),
+            ":one": _number(1),
+            ":reward": _number(referral.reward_amount),
+            ":ticket": _number(ticket),
+        }
+        if expected_count is None:
             # attribute_exists: without it the update would create a profile for a referrer
             # that vanished since the read.
             condition = f"attribute_exists({c.USER_ID}) AND attribute_not_exists({c.REFERRAL_COUNT})"
         else:
-            condition = f"{c.REFERRAL_COUNT} = :read"
-            values[":read"] = _number(read_count)
+            condition = f"{c.REFERRAL_COUNT} = :expected"
+            values[":expected"] = _number(expected_count)
         return {
             "TableName": self.table_name,
             "Key": _key(referral.referrer_id, c.PROFILE_TIMESTAMP),
             # if_not_exists: a profile without counters yet starts from zero.
             "UpdateExpression": (
                 f"SET {c.REFERRAL_COUNT} = if_not_exists({c.REFERRAL_COUNT}, :zero) + :one, "
-                f"{c.TOTAL_REWARDS} = if_not_exists({c.TOTAL_REWARDS}, :zero) + :reward"
+                f"{c.TOTAL_REWARDS} = if_not_exists({c.TOTAL_REWARDS}, :zero) + :reward, "
+                f"{c.SERVED_TICKET} = :ticket"
             ),
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
@@ -185,7 +229,7 @@ def _cancellation(error: ClientError) -> CommitOutcome | UserExists | CountChang
         return UserExists(_profile(reasons[NEW_PROFILE]["Item"]))
     if codes[REFERRER_COUNTER] == "ConditionalCheckFailed":
         referrer = reasons[REFERRER_COUNTER].get("Item")
-        return CommitOutcome.REFERRER_MISSING if referrer is None else CountChanged(_count(referrer))
+        return CommitOutcome.REFERRER_MISSING if referrer is None else CountChanged(_queue_state(referrer))
     if "TransactionConflict" in codes:
         return CommitOutcome.CONFLICT
     raise error  # e.g. the referral item existing without its profile: not a state we create
@@ -227,6 +271,22 @@ def _referral_item(referral: Referral) -> dict:
 
 def _count(item: dict) -> int | None:
     return int(item[c.REFERRAL_COUNT]["N"]) if c.REFERRAL_COUNT in item else None
+
+
+def _queue_state(item: dict) -> QueueState:
+    return QueueState(_count(item), _integer(item, c.SERVED_TICKET) or 0)
+
+
+def _ticket(old_profile: dict) -> Ticket:
+    return Ticket(
+        number=(_integer(old_profile, c.SIGNUP_TICKETS) or 0) + 1,
+        seen=_queue_state(old_profile),
+        previous_taken_at_ms=_integer(old_profile, c.LAST_TICKET_AT),
+    )
+
+
+def _integer(item: dict, name: str) -> int | None:
+    return int(item[name]["N"]) if name in item else None
 
 
 def _profile(item: dict) -> Profile:

@@ -3,10 +3,11 @@
 Decisions only; storage sits behind the small ReferralStore interface (referral_store.py is the
 DynamoDB/SNS implementation). A referral is one atomic commit guarded by conditions, so retries
 and concurrent signups can neither double-count nor lose a tier: the referrer's counter is
-updated only if it still holds the value this signup read (optimistic concurrency).
+updated only if it still holds the exact value this signup expects (optimistic concurrency).
+signup_queue.py decides when to commit and on which count, so that simultaneous signups for one
+referrer take turns instead of refusing each other.
 """
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,17 +16,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
+from referrals.signup_queue import QueueState, Ticket, Turn
 from referrals.tiers import Tiers
 from referrals.validation import SignupRequest
 
-# Every commit by another signup makes this one's count stale, so a burst of k simultaneous
-# signups for one referrer costs about k refused commits per success at its start; the wait does
-# not change that, it only spreads the attempts. Measured with 20 at once against a serialised
-# moto: 12 attempts completed ~9 in 10 of them (8 attempts: ~3 in 4). Full-jitter backoff,
-# 20 ms doubling, capped at 0.5 s: at most ~4.1 s of waiting in all.
+# Commit attempts per signup. Taking turns, a signup in a burst usually needs one or two; the
+# bound matters when something else keeps moving the count. Each wait is at most 1 s.
 MAX_ATTEMPTS = 12
-BACKOFF_BASE_SECONDS = 0.02
-BACKOFF_CAP_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class UserExists:
 
 @dataclass(frozen=True)
 class CountChanged:
-    referral_count: int | None  # the referrer's count now (from the failed condition)
+    referrer: QueueState  # the referrer's count and queue now (from the failed condition)
 
 
 class CommitOutcome(Enum):
@@ -69,12 +66,18 @@ class CommitOutcome(Enum):
 class ReferralStore(Protocol):
     def get_profile(self, user_id: str) -> Profile | None: ...
 
+    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | None:
+        """Read the referrer's counter and take the next ticket of its signup queue (one call).
+
+        None if the referrer does not exist (and then nothing is written)."""
+        ...
+
     def create_profile(self, user_id: str, email: str | None) -> Profile | None:
         """Create the profile unless it exists; returns the existing profile if it did."""
         ...
 
     def commit_referral(
-        self, referral: Referral, read_count: int | None
+        self, referral: Referral, expected_count: int | None, ticket: int
     ) -> CommitOutcome | UserExists | CountChanged: ...
 
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None: ...
@@ -167,16 +170,19 @@ class Signups:
         return Enrolled(request.user_id, is_retry=True)
 
     def _refer(self, request: SignupRequest, code: str) -> SignupOutcome:
-        referrer = self.store.get_profile(code)
-        if referrer is None:
-            return UnknownReferrer(code)
         now = self.now()
-        count = referrer.referral_count
-        for attempt in range(MAX_ATTEMPTS):
-            if attempt:
-                self.pause(_backoff(attempt))
+        now_ms = int(now.timestamp() * 1000)
+        ticket = self.store.take_ticket(code, now_ms)
+        if ticket is None:
+            return UnknownReferrer(code)
+        turn = Turn.first(ticket, now_ms)
+        for _ in range(MAX_ATTEMPTS):
+            wait = turn.wait_seconds()
+            if wait:
+                self.pause(wait)
+            count = turn.expected_count
             referral = self._referral(request, code, now, (count or 0) + 1)
-            result = self.store.commit_referral(referral, read_count=count)
+            result = self.store.commit_referral(referral, expected_count=count, ticket=ticket.number)
             match result:
                 case CommitOutcome.COMMITTED:
                     return self._notify(referral, is_retry=False)
@@ -184,11 +190,11 @@ class Signups:
                     return self._existing_signup(profile, code)
                 case CountChanged(fresh):
                     # The failed condition handed back the current count: no re-read needed.
-                    count = fresh
+                    turn = turn.after_refusal(fresh)
                 case CommitOutcome.REFERRER_MISSING:
                     return UnknownReferrer(code)
                 case CommitOutcome.CONFLICT:
-                    pass
+                    turn = turn.after_conflict()
         return TooBusy(MAX_ATTEMPTS)
 
     def _referral(self, request: SignupRequest, code: str, now: datetime, number: int) -> Referral:
@@ -251,9 +257,3 @@ class Signups:
             return None
         pending, paid = self.store.referral_totals(code)
         return ReferrerStats(code, profile.referral_count or 0, profile.total_rewards, pending, paid)
-
-
-def _backoff(attempt: int) -> float:
-    # Full jitter spreads colliding signups apart; not a secret, so `random` is fine.
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
-    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography

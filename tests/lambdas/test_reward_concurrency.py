@@ -55,26 +55,30 @@ def test_signup_committing_between_read_and_write_leaves_consecutive_counts(aws:
     answers: dict[str, Any] = {}
 
     def interloper_signs_up(**_: Any) -> None:
-        # Once: right after the outer signup read count 3, another signup commits count 4.
-        dynamodb.meta.events.unregister("after-call.dynamodb.GetItem", unique_id="race")
+        # Once: right after the outer signup read count 3 (with its ticket), another signup
+        # commits count 4.
+        dynamodb.meta.events.unregister("after-call.dynamodb.UpdateItem", unique_id="race")
         answers["interloper"] = sign_up("interloper", "ref")
 
-    dynamodb.meta.events.register("after-call.dynamodb.GetItem", interloper_signs_up, unique_id="race")
+    dynamodb.meta.events.register("after-call.dynamodb.UpdateItem", interloper_signs_up, unique_id="race")
     with recorded_calls() as log:
         answers["outer"] = sign_up("outer", "ref")
 
     assert answers["interloper"] == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 4})
     assert answers["outer"] == (200, {"message": "referral recorded", "rewardAmount": 15, "referralCount": 5})
-    # The outer signup reads, the interloper signs up (its 3 calls), the outer commit is refused
-    # on the stale count, and the retry uses the count carried by the refusal: no re-read.
+    # The outer signup reads and takes ticket 4. The interloper takes ticket 5, waits a slot for
+    # the outer's commit, which cannot come while it runs inside the outer's call, so its first
+    # commit is refused with nothing changed: it takes the outer's turn on the count it read.
+    # The outer commit is then refused on the stale count, and its retry uses the count carried
+    # by the refusal: no re-read.
     assert log.calls == [
-        "dynamodb:GetItem",
-        *("dynamodb:GetItem", "dynamodb:TransactWriteItems", "sns:Publish"),
+        "dynamodb:UpdateItem",
+        *("dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:TransactWriteItems", "sns:Publish"),
         "dynamodb:TransactWriteItems",
         "dynamodb:TransactWriteItems",
         "sns:Publish",
     ]
-    assert len(pauses) == 1
+    assert len(pauses) == 2  # the interloper's slot, the outer's backoff
     referrer = item(aws, "ref")
     assert referrer is not None
     assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (5, 4 * 10 + 15)
@@ -107,12 +111,13 @@ def test_retry_bound_answers_503_and_writes_nothing(
     assert json.loads(response["body"]) == {
         "error": "too many simultaneous signups for this referralCode; retry shortly"
     }
-    assert log.calls == ["dynamodb:GetItem"] + ["dynamodb:TransactWriteItems"] * MAX_ATTEMPTS
+    assert log.calls == ["dynamodb:UpdateItem"] + ["dynamodb:TransactWriteItems"] * MAX_ATTEMPTS
     assert len(pauses) == MAX_ATTEMPTS - 1
     after = {i[c.USER_ID]: i for i in all_items(aws)}
     assert set(after) == set(before) == {"ref"}  # no profile, no referral item for bob
     assert after["ref"][c.REFERRAL_COUNT] == MAX_ATTEMPTS  # only the other writer's increments
     assert after["ref"][c.TOTAL_REWARDS] == 0
+    assert (after["ref"][c.SIGNUP_TICKETS], c.SERVED_TICKET in after["ref"]) == (1, False)  # its ticket only
     assert published_messages(aws) == []
     rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "contention"}, 1.0)
     assert rejected in emitted_metrics(capsys.readouterr().out)
@@ -146,3 +151,4 @@ def test_simultaneous_signups_keep_the_counter_exact(aws: FakeAws, monkeypatch: 
     assert referrer[c.REFERRAL_COUNT] == len(rewarded)
     assert referrer[c.TOTAL_REWARDS] == sum(reward.TIERS.reward_for(n) for n in rewarded)
     assert len(published_messages(aws)) == len(rewarded)
+    assert referrer[c.SIGNUP_TICKETS] == 20

@@ -21,6 +21,8 @@ from tests.lambdas.reward_api import (
     referral_of,
     sign_up,
     signup_event,
+    stored_data,
+    tickets_taken,
 )
 
 
@@ -87,7 +89,8 @@ def test_happy_path_makes_exactly_three_aws_calls(aws: FakeAws) -> None:
     sign_up("alice")
     with recorded_calls() as log:
         assert sign_up("bob", "alice")[0] == 200
-    assert log.calls == ["dynamodb:GetItem", "dynamodb:TransactWriteItems", "sns:Publish"]
+    # The first call reads the referrer's counter and takes its queue ticket (an UpdateItem).
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "sns:Publish"]
 
 
 def test_each_signup_transaction_carries_its_own_idempotency_token(aws: FakeAws) -> None:
@@ -146,12 +149,14 @@ def test_identical_retry_reads_but_writes_and_publishes_nothing(aws: FakeAws) ->
     sign_up("alice")
     sign_up("bob", "alice")
     published_messages(aws)
-    before = all_items(aws)
+    before = stored_data(aws)
     with recorded_calls() as log:
         assert sign_up("bob", "alice")[0] == 200
     # The failed transaction carries bob's profile (ALL_OLD), which points at the referral item.
-    assert log.calls == ["dynamodb:GetItem", "dynamodb:TransactWriteItems", "dynamodb:GetItem"]
-    assert all_items(aws) == before
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:GetItem"]
+    # Only the queue moved: the retry took a ticket before the commit told it who bob was.
+    assert stored_data(aws) == before
+    assert tickets_taken(aws, "alice") == 2
     assert published_messages(aws) == []
 
 
@@ -167,17 +172,23 @@ def test_a_user_who_signed_up_differently_gets_409(aws: FakeAws, first: tuple, s
     sign_up("alice")
     sign_up("carol")
     sign_up(*first)
-    before = all_items(aws)
+    before = stored_data(aws)
+    tickets_before = {code: tickets_taken(aws, code) for code in ("alice", "carol")}
     published_messages(aws)
     assert sign_up(*second) == (409, {"error": "userId 'bob' has already signed up"})
-    assert all_items(aws) == before
+    assert stored_data(aws) == before
+    # A refused referral leaves one trace: the ticket it took in the referrer's queue.
+    code = second[1]
+    assert {code: tickets_taken(aws, code) for code in ("alice", "carol")} == tickets_before | (
+        {} if code is None else {code: tickets_before[code] + 1}
+    )
     assert published_messages(aws) == []
 
 
 def test_unknown_referral_code_is_404_and_writes_nothing(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
     with recorded_calls() as log:
         assert sign_up("bob", "nobody") == (404, {"error": "referralCode 'nobody' does not exist"})
-    assert log.calls == ["dynamodb:GetItem"]
+    assert log.calls == ["dynamodb:UpdateItem"]  # conditional on the profile existing: nothing written
     assert all_items(aws) == []
     rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "unknown_referrer"}, 1.0)
     assert rejected in emitted_metrics(capsys.readouterr().out)

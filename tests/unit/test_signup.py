@@ -22,6 +22,7 @@ from referrals.signup import (
     UnknownReferrer,
     UserExists,
 )
+from referrals.signup_queue import QueueState, Ticket
 from referrals.tiers import parse_tiers
 from referrals.validation import SignupRequest
 
@@ -33,6 +34,8 @@ class MemoryStore:
     """Keeps profiles and referrals in dicts and applies the same conditions as the real store."""
 
     profiles: dict[str, Profile] = field(default_factory=dict)
+    tickets: dict[str, int] = field(default_factory=dict)  # the referrer's last ticket
+    served: dict[str, int] = field(default_factory=dict)  # the ticket of its latest commit
     referrals: dict[tuple[str, int], Referral] = field(default_factory=dict)
     published: list[Referral] = field(default_factory=list)
     commits: int = 0
@@ -49,7 +52,17 @@ class MemoryStore:
         self.profiles[user_id] = Profile(user_id, 0)
         return None
 
-    def commit_referral(self, referral: Referral, read_count: int | None):
+    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | None:
+        if referrer_id not in self.profiles:
+            return None
+        number = self.tickets.get(referrer_id, 0) + 1
+        self.tickets[referrer_id] = number
+        return Ticket(number, self._queue(referrer_id))
+
+    def _queue(self, referrer_id: str) -> QueueState:
+        return QueueState(self.profiles[referrer_id].referral_count, self.served.get(referrer_id, 0))
+
+    def commit_referral(self, referral: Referral, expected_count: int | None, ticket: int):
         self.commits += 1
         forced = self.before_commit()
         if forced is not None:
@@ -59,17 +72,18 @@ class MemoryStore:
         referrer = self.profiles.get(referral.referrer_id)
         if referrer is None:
             return CommitOutcome.REFERRER_MISSING
-        if referrer.referral_count != read_count:
-            return CountChanged(referrer.referral_count)
+        if referrer.referral_count != expected_count:
+            return CountChanged(self._queue(referral.referrer_id))
         self.profiles[referral.user_id] = Profile(
             referral.user_id, 0, referred_by=referral.referrer_id, referred_at=referral.timestamp_ms
         )
         self.referrals[(referral.user_id, referral.timestamp_ms)] = referral
         self.profiles[referral.referrer_id] = replace(
             referrer,
-            referral_count=(read_count or 0) + 1,
+            referral_count=(expected_count or 0) + 1,
             total_rewards=referrer.total_rewards + referral.reward_amount,
         )
+        self.served[referral.referrer_id] = ticket
         return CommitOutcome.COMMITTED
 
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None:
@@ -158,8 +172,8 @@ def test_stale_count_is_retried_with_the_count_from_the_failed_condition(
     signups: Signups, store: MemoryStore, pauses: list[float]
 ) -> None:
     store.profiles["ref"] = Profile("ref", 4)
-    stale_read = Profile("ref", 3)  # what this signup read before another one committed
-    store.get_profile = lambda user_id: stale_read  # type: ignore[method-assign]
+    stale_read = Ticket(1, QueueState(3))  # what this signup read before another one committed
+    store.take_ticket = lambda referrer_id, now_ms: stale_read  # type: ignore[method-assign]
     outcome = signups.sign_up(refer("u1"))
     assert isinstance(outcome, Rewarded)
     assert (outcome.referral.referral_number, outcome.referral.reward_amount) == (5, Decimal(15))
@@ -243,3 +257,44 @@ def test_resent_notification_whose_mark_cannot_be_cleared_still_succeeds(signups
     assert outcome.notification is Notification.RESENT
     assert "table down" in outcome.notification_error
     assert len(store.published) == 1
+
+
+def test_a_queued_signup_waits_its_turn_and_commits_on_the_count_left_by_those_ahead(
+    signups: Signups, store: MemoryStore, pauses: list[float]
+) -> None:
+    store.profiles["ref"] = Profile("ref", 3)
+    store.served["ref"] = 3
+    # Tickets 4 and 5 are out; while this signup waits, their holders commit.
+    queued_ticket = Ticket(6, QueueState(3, 3), previous_taken_at_ms=int(NOW.timestamp() * 1000) - 5)
+
+    def take_ticket(referrer_id: str, now_ms: int) -> Ticket:
+        store.tickets["ref"] = 6
+        return queued_ticket
+
+    def those_ahead_commit(seconds: float) -> None:
+        pauses.append(seconds)
+        store.profiles["ref"] = replace(store.profiles["ref"], referral_count=5)
+        store.served["ref"] = 5
+
+    store.take_ticket = take_ticket  # type: ignore[method-assign]
+    queued_signups = Signups(store, parse_tiers(None), now=lambda: NOW, pause=those_ahead_commit)
+    outcome = queued_signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert (outcome.referral.referral_number, outcome.referral.reward_amount) == (6, Decimal(15))
+    assert store.commits == 1
+    assert pauses == [pytest.approx(0.05)]
+    assert store.served["ref"] == 6
+
+
+def test_tickets_ahead_that_never_commit_cost_one_refusal(
+    signups: Signups, store: MemoryStore, pauses: list[float]
+) -> None:
+    store.profiles["ref"] = Profile("ref", 3)
+    store.served["ref"] = 3
+    abandoned_ahead = Ticket(6, QueueState(3, 3), previous_taken_at_ms=int(NOW.timestamp() * 1000) - 5)
+    store.take_ticket = lambda referrer_id, now_ms: abandoned_ahead  # type: ignore[method-assign]
+    outcome = signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert outcome.referral.referral_number == 4
+    assert store.commits == 2
+    assert len(pauses) == 1  # the slots of the two tickets ahead; the retry goes at once
