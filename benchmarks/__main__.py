@@ -38,7 +38,7 @@ class Mode:
     payout_sizes: tuple[int, ...]
 
 
-FULL = Mode("full", {"stock": 3, "python-skip": 3, "current": 5}, 20, 5, (1_000, 10_000))
+FULL = Mode("full", {"stock": 3, "python-skip": 3, "current": 5}, 20, 10, (1_000, 10_000))
 QUICK = Mode("quick", {"current": 1}, 3, 1, (100,))
 
 

@@ -125,6 +125,7 @@ def signup_rows(signups: SignupFigures, concurrent: int) -> list[Row]:
     per_trial = ", ".join(f"{t.calls_per_success:.2f}" for t in trials)
     succeeded, busy = sum(t.succeeded for t in trials), sum(t.rejected_busy for t in trials)
     happy = len(signups.happy_path_calls)
+    commits = sum(t.transactions for t in trials)
     return [
         Row("3. Signup: AWS calls per successful signup (moto, one request at a time)", heading=True),
         _goal(
@@ -141,6 +142,7 @@ def signup_rows(signups: SignupFigures, concurrent: int) -> list[Row]:
             signups.mean_calls_under_contention <= CONTENDED_CALLS,
         ),
         Row("  per trial", per_trial),
+        Row("  commit attempts per successful signup", f"{commits / max(succeeded, 1):.2f}"),
         Row("  signups succeeded / answered 503 (busy)", f"{succeeded} / {busy}"),
     ]
 

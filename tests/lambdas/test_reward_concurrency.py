@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.botocore_stubber import BotocoreStubber
 
 from referrals import aws_clients
@@ -121,6 +122,24 @@ def test_retry_bound_answers_503_and_writes_nothing(
     assert published_messages(aws) == []
     rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "contention"}, 1.0)
     assert rejected in emitted_metrics(capsys.readouterr().out)
+
+
+def test_a_ticket_refused_while_a_commit_is_in_flight_is_taken_again(aws: FakeAws, pauses: list[float]) -> None:
+    """DynamoDB refuses a write to an item that a transaction is committing; botocore does not
+    retry that, the store does (moto never reports it, so it is injected here)."""
+    sign_up("ref")
+
+    def in_flight(message: str) -> Exception:
+        return ClientError({"Error": {"Code": "TransactionConflictException", "Message": message}}, "UpdateItem")
+
+    with recorded_calls(fail_at=1) as log:
+        log.fault = in_flight
+        assert sign_up("bob", "ref") == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1})
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "sns:Publish"]
+    assert len(pauses) == 1
+    referrer = item(aws, "ref")
+    assert referrer is not None
+    assert (referrer[c.SIGNUP_TICKETS], referrer[c.SERVED_TICKET], referrer[c.REFERRAL_COUNT]) == (1, 1, 1)
 
 
 def test_simultaneous_signups_keep_the_counter_exact(aws: FakeAws, monkeypatch: pytest.MonkeyPatch) -> None:
