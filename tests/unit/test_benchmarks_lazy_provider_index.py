@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.provider_import import write_node_hook
+from stacks.provider_import import kernel_node_options, write_node_hook
 
 NODE = shutil.which("node")
 PACKAGE = "@cdktf/provider-aws"
@@ -74,3 +74,23 @@ def test_a_cached_package_jsii_has_not_indexed_yet_loads_as_usual(tmp_path: Path
 
     (index.parent.parent / ".jsii.runtime-index.v1").touch()
     assert _probe(tmp_path, index)["before"] == []
+
+
+def test_kernel_options_put_our_v8_flags_first_so_the_users_own_win(tmp_path: Path) -> None:
+    hook = tmp_path / "lazy_index.cjs"
+    assert kernel_node_options(None, hook) == f'--max-semi-space-size=1 --require "{hook}"'
+    mine = "--max-semi-space-size=8 --trace-warnings"
+    assert kernel_node_options(mine, hook) == f'--max-semi-space-size=1 {mine} --require "{hook}"'
+
+
+def test_node_accepts_the_kernel_options(tmp_path: Path) -> None:
+    hook = write_node_hook(tmp_path)
+    options = kernel_node_options(None, hook)
+    run = subprocess.run(
+        [str(NODE), "-e", "console.log('ok')"],
+        env={"NODE_OPTIONS": options, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (run.returncode, run.stdout.strip()) == (0, "ok"), run.stderr
