@@ -259,19 +259,23 @@ def test_resent_notification_whose_mark_cannot_be_cleared_still_succeeds(signups
     assert len(store.published) == 1
 
 
-def test_a_queued_signup_waits_its_turn_and_commits_on_the_count_left_by_those_ahead(
-    signups: Signups, store: MemoryStore, pauses: list[float]
-) -> None:
+def behind_two_tickets(store: MemoryStore) -> Ticket:
+    """The referrer's count is 3 and ticket 3 committed last; tickets 4 and 5 are out: this is 6."""
     store.profiles["ref"] = Profile("ref", 3)
     store.served["ref"] = 3
-    # Tickets 4 and 5 are out; while this signup waits, their holders commit.
-    queued_ticket = Ticket(6, QueueState(3, 3), previous_taken_at_ms=int(NOW.timestamp() * 1000) - 5)
+    return Ticket(6, QueueState(3, 3), previous_taken_at_ms=int(NOW.timestamp() * 1000) - 5)
+
+
+def test_a_queued_signup_waits_its_turn_and_commits_on_the_count_left_by_those_ahead(
+    store: MemoryStore, pauses: list[float]
+) -> None:
+    queued_ticket = behind_two_tickets(store)
 
     def take_ticket(referrer_id: str, now_ms: int) -> Ticket:
         store.tickets["ref"] = 6
         return queued_ticket
 
-    def those_ahead_commit(seconds: float) -> None:
+    def those_ahead_commit(seconds: float) -> None:  # while this signup waits
         pauses.append(seconds)
         store.profiles["ref"] = replace(store.profiles["ref"], referral_count=5)
         store.served["ref"] = 5
@@ -289,9 +293,7 @@ def test_a_queued_signup_waits_its_turn_and_commits_on_the_count_left_by_those_a
 def test_tickets_ahead_that_never_commit_cost_one_refusal(
     signups: Signups, store: MemoryStore, pauses: list[float]
 ) -> None:
-    store.profiles["ref"] = Profile("ref", 3)
-    store.served["ref"] = 3
-    abandoned_ahead = Ticket(6, QueueState(3, 3), previous_taken_at_ms=int(NOW.timestamp() * 1000) - 5)
+    abandoned_ahead = behind_two_tickets(store)
     store.take_ticket = lambda referrer_id, now_ms: abandoned_ahead  # type: ignore[method-assign]
     outcome = signups.sign_up(refer("u1"))
     assert isinstance(outcome, Rewarded)
