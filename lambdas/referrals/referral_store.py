@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from referrals import contract as c
 from referrals import exact_json
 from referrals.aws_clients import client
-from referrals.signup import CommitOutcome, CountChanged, Profile, Referral, UserExists
+from referrals.signup import CommitOutcome, CountChanged, NoTicket, Profile, Referral, UserExists
 from referrals.signup_queue import QueueState, Ticket
 
 # Positions in the signup transaction; CancellationReasons come back in the same order.
@@ -52,18 +52,18 @@ class DynamoReferralStore:
             return _profile(error.response["Item"])
         return None
 
-    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | None:
-        attempt = 0
-        while True:
+    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
+        for attempt in range(1, TICKET_ATTEMPTS + 1):
             try:
                 return self._take_ticket(referrer_id, now_ms)
             except ClientError as error:
-                attempt += 1
-                if _code(error) != "TransactionConflictException" or attempt == TICKET_ATTEMPTS:
+                if _code(error) != "TransactionConflictException":
                     raise
-            time.sleep(random.uniform(0, TICKET_RETRY_SECONDS * 2**attempt))  # noqa: S311 - jitter
+            if attempt < TICKET_ATTEMPTS:
+                time.sleep(random.uniform(0, TICKET_RETRY_SECONDS * 2**attempt))  # noqa: S311 - jitter
+        return NoTicket.BUSY  # other commits kept the profile busy: the caller answers 503
 
-    def _take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | None:
+    def _take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
         try:
             # ALL_OLD: the profile as it was, so the ticket's number and the queue ahead of it
             # come with the read of the counter, in this one call.
@@ -78,7 +78,7 @@ class DynamoReferralStore:
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
-            return None
+            return NoTicket.REFERRER_MISSING
         return _ticket(response["Attributes"])
 
     def commit_referral(

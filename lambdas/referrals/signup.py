@@ -63,13 +63,18 @@ class CommitOutcome(Enum):
     REFERRER_MISSING = "referrer_missing"
 
 
+class NoTicket(Enum):
+    REFERRER_MISSING = "referrer_missing"
+    BUSY = "busy"  # other signups' commits kept the referrer's profile busy through every attempt
+
+
 class ReferralStore(Protocol):
     def get_profile(self, user_id: str) -> Profile | None: ...
 
-    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | None:
+    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
         """Read the referrer's counter and take the next ticket of its signup queue (one call).
 
-        None if the referrer does not exist (and then nothing is written)."""
+        Nothing is written when there is no ticket."""
         ...
 
     def create_profile(self, user_id: str, email: str | None) -> Profile | None:
@@ -125,7 +130,7 @@ class AlreadySignedUp:
 
 @dataclass(frozen=True)
 class TooBusy:
-    attempts: int
+    attempts: int  # commit attempts made (0: the queue ticket itself could not be taken)
 
 
 SignupOutcome = Enrolled | Rewarded | UnknownReferrer | AlreadySignedUp | TooBusy
@@ -173,8 +178,11 @@ class Signups:
         now = self.now()
         now_ms = int(now.timestamp() * 1000)
         ticket = self.store.take_ticket(code, now_ms)
-        if ticket is None:
-            return UnknownReferrer(code)
+        match ticket:
+            case NoTicket.REFERRER_MISSING:
+                return UnknownReferrer(code)
+            case NoTicket.BUSY:
+                return TooBusy(attempts=0)
         turn = Turn.first(ticket, now_ms)
         for _ in range(MAX_ATTEMPTS):
             wait = turn.wait_seconds()

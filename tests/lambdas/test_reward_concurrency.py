@@ -14,6 +14,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 
 from referrals import aws_clients
 from referrals import contract as c
+from referrals.referral_store import TICKET_ATTEMPTS
 from referrals.signup import MAX_ATTEMPTS
 from reward_calculator import handler as reward
 from tests.lambdas.aws_calls import recorded_calls
@@ -140,6 +141,36 @@ def test_a_ticket_refused_while_a_commit_is_in_flight_is_taken_again(aws: FakeAw
     referrer = item(aws, "ref")
     assert referrer is not None
     assert (referrer[c.SIGNUP_TICKETS], referrer[c.SERVED_TICKET], referrer[c.REFERRAL_COUNT]) == (1, 1, 1)
+
+
+def test_a_ticket_refused_on_every_attempt_answers_503_and_writes_nothing(
+    aws: FakeAws, pauses: list[float], capsys: pytest.CaptureFixture
+) -> None:
+    """A referrer's profile kept busy by other commits is contention (503, retry), not a 500."""
+    sign_up("ref")
+    before = all_items(aws)
+
+    def always_in_flight(model: Any, **_: Any) -> None:
+        if model.name == "UpdateItem":
+            raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "in flight"}}, "UpdateItem")
+
+    dynamodb = aws_clients.client("dynamodb")
+    # Registered after the call log's hook on the same event, so every refused call is logged.
+    with recorded_calls() as log:
+        dynamodb.meta.events.register("before-call", always_in_flight, unique_id="busy")
+        try:
+            response = reward.handler(signup_event({"userId": "bob", "referralCode": "ref"}), LambdaContext())
+        finally:
+            dynamodb.meta.events.unregister("before-call", unique_id="busy")
+
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "1"
+    assert log.calls == ["dynamodb:UpdateItem"] * TICKET_ATTEMPTS
+    assert len(pauses) == TICKET_ATTEMPTS - 1
+    assert all_items(aws) == before
+    assert published_messages(aws) == []
+    rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "contention"}, 1.0)
+    assert rejected in emitted_metrics(capsys.readouterr().out)
 
 
 def test_simultaneous_signups_keep_the_counter_exact(aws: FakeAws, monkeypatch: pytest.MonkeyPatch) -> None:

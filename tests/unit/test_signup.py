@@ -13,6 +13,7 @@ from referrals.signup import (
     CommitOutcome,
     CountChanged,
     Enrolled,
+    NoTicket,
     Notification,
     Profile,
     Referral,
@@ -52,9 +53,9 @@ class MemoryStore:
         self.profiles[user_id] = Profile(user_id, 0)
         return None
 
-    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | None:
+    def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
         if referrer_id not in self.profiles:
-            return None
+            return NoTicket.REFERRER_MISSING
         number = self.tickets.get(referrer_id, 0) + 1
         self.tickets[referrer_id] = number
         return Ticket(number, self._queue(referrer_id))
@@ -186,6 +187,12 @@ def test_transaction_conflicts_are_retried(signups: Signups, store: MemoryStore)
     store.before_commit = lambda: next(conflicts, None)
     assert isinstance(signups.sign_up(refer("u1")), Rewarded)
     assert store.commits == 3
+
+
+def test_a_referrer_too_busy_to_give_a_ticket_is_a_503_without_a_commit(signups: Signups, store: MemoryStore) -> None:
+    store.take_ticket = lambda referrer_id, now_ms: NoTicket.BUSY  # type: ignore[method-assign]
+    assert signups.sign_up(refer("u1")) == TooBusy(attempts=0)
+    assert (store.commits, store.published, set(store.profiles)) == (0, [], {"ref"})
 
 
 def test_retries_are_bounded_with_growing_jittered_pauses(
