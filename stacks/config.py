@@ -4,13 +4,12 @@ Validation happens here, before any construct exists, so a bad value stops synth
 clear message (naming every bad variable at once) and nothing is written to cdktf.out.
 """
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from stacks.layers import INSIGHTS_LAYER_ARNS
+from stacks.reward_tiers_setting import reward_tier_errors
 
 # The suffix ends up in table, queue, topic, function, role and bucket names; S3 is the
 # strictest (lowercase) and "payout-reports-<suffix>-" must fit bucket_prefix's 37 characters.
@@ -104,7 +103,7 @@ class StackConfig:
             )
         reward_tiers = env.get("REWARD_TIERS") or None
         if reward_tiers is not None:
-            errors += _reward_tier_errors(reward_tiers)
+            errors += reward_tier_errors(reward_tiers)
         config = cls(
             environment_suffix=suffix,
             region=region,
@@ -160,32 +159,3 @@ def _retention(text: str, errors: list[str]) -> int:
         errors.append(f"LOG_RETENTION_DAYS={text!r} is not a value CloudWatch Logs accepts: one of {allowed}")
         return 365
     return days
-
-
-def _reward_tier_errors(text: str) -> list[str]:
-    """The shape the reward function accepts (it re-checks at import); caught here at synth time.
-
-    The stack may not import Lambda code, so tests/unit/test_config.py checks that this and the
-    function's own parser agree on a set of examples.
-    """
-    problem = f'REWARD_TIERS={text!r} must be a JSON object of whole-number thresholds (including "1") to amounts'
-    try:
-        table = json.loads(text, parse_float=Decimal)
-    except ValueError:
-        return [problem + ", and it is not valid JSON"]
-    if not isinstance(table, dict) or "1" not in table:
-        return [problem]
-    for threshold, amount in table.items():
-        if not (threshold.isascii() and threshold.isdigit() and int(threshold) >= 1) or not _is_amount(amount):
-            return [problem + f', e.g. {{"1": "10", "5": "12.50"}}; {threshold!r}: {amount!r} is not']
-    return []
-
-
-def _is_amount(value: object) -> bool:
-    if isinstance(value, bool | float) or not isinstance(value, str | int | Decimal):
-        return False
-    try:
-        amount = Decimal(str(value).strip())
-        return amount.is_finite() and amount >= 0 and amount == amount.quantize(Decimal("0.01"))
-    except InvalidOperation:  # not a number, or too large to have cents
-        return False
