@@ -1,5 +1,9 @@
 #!/usr/bin/env python
-"""Synthesize the referral management stack into cdktf.out/ (configuration from the environment)."""
+"""Synthesize the referral management stacks into cdktf.out/ (configuration from the environment).
+
+tap-stack is one environment (ENVIRONMENT_SUFFIX); tap-account holds what exists once per AWS
+account and region, shared by every environment there (stacks/account_stack.py).
+"""
 
 import os
 import sys
@@ -22,10 +26,13 @@ def main() -> int:
     skip_provider_package_init()
     from cdktf import App
 
+    from stacks.account_stack import ACCOUNT_STACK_NAME, AccountStack
     from stacks.tap_stack import TapStack
 
     app = App()
-    TapStack(app, STACK_NAME, config)
+    account = AccountStack(app, ACCOUNT_STACK_NAME, config)
+    environment = TapStack(app, STACK_NAME, config)
+    environment.add_dependency(account)  # `cdktf deploy` applies the account settings first
     app.synth()
     return 0
 

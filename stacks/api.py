@@ -7,7 +7,6 @@ against a JSON schema before the function runs; the stage writes JSON access log
 import json
 
 from cdktf import Fn, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
 from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
@@ -33,15 +32,13 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from stacks.api_schema import SIGNUP_SCHEMA
 from stacks.config import StackConfig
-from stacks.policies import assume_role_policy
+from stacks.policies import api_invoke_source_arn
 
 # One JSON object per request; no request or response bodies (they hold e-mail addresses).
 ACCESS_LOG_FORMAT = json.dumps(
@@ -60,7 +57,6 @@ ACCESS_LOG_FORMAT = json.dumps(
         "validationError": "$context.error.validationErrorString",
     }
 )
-PUSH_TO_CLOUDWATCH_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 
 def access_log_group_name(api_name: str) -> str:
@@ -153,7 +149,8 @@ class ReferralApi(Construct):
             retention_in_days=config.log_retention_days,
             kms_key_id=kms_key_arn,
         )
-        account = self._cloudwatch_logging_role(suffix)
+        # Access logging needs the account's CloudWatch role, which the tap-account stack sets
+        # once per account and region (stacks/account_stack.py), not each environment.
         self.stage = ApiGatewayStage(
             self,
             "stage",
@@ -164,7 +161,6 @@ class ReferralApi(Construct):
             access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=self.access_log_group.arn, format=ACCESS_LOG_FORMAT
             ),
-            depends_on=[account],
         )
         ApiGatewayMethodSettings(
             self,
@@ -211,7 +207,6 @@ class ReferralApi(Construct):
             integration_http_method="POST",
             uri=backend.invoke_arn,
         )
-        # Only this method of this API may invoke the function (the original allowed any route).
         LambdaPermission(
             self,
             f"{id_}-permission",
@@ -219,22 +214,9 @@ class ReferralApi(Construct):
             action="lambda:InvokeFunction",
             function_name=backend.function_name,
             principal="apigateway.amazonaws.com",
-            source_arn=f"{self.rest_api.execution_arn}/*/{http_method}/{path}",
+            source_arn=api_invoke_source_arn(self.rest_api.execution_arn, http_method, path),
         )
         return method, integration
-
-    def _cloudwatch_logging_role(self, suffix: str) -> ApiGatewayAccount:
-        """API Gateway writes access logs through a role set once per account and region."""
-        role = IamRole(
-            self,
-            "cloudwatch-role",
-            name=f"referral-api-{suffix}-cloudwatch",
-            assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
-        )
-        attachment = IamRolePolicyAttachment(
-            self, "cloudwatch-role-policy", role=role.name, policy_arn=PUSH_TO_CLOUDWATCH_POLICY_ARN
-        )
-        return ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn, depends_on=[attachment])
 
     def _api_key_and_usage_plan(self, config: StackConfig) -> ApiGatewayApiKey:
         plan = ApiGatewayUsagePlan(

@@ -5,7 +5,7 @@ clear message (naming every bad variable at once) and nothing is written to cdkt
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from stacks.layers import INSIGHTS_LAYER_ARNS
@@ -17,6 +17,11 @@ SUFFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 LOCAL_ENDPOINT_PATTERN = re.compile(r"^http://(127\.0\.0\.1|localhost):\d{2,5}$")
+# An address SNS can send to: one @, no spaces or commas, a dot in the domain, labels not empty.
+EMAIL_PATTERN = re.compile(r"^[^@\s,;]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+# A role of any partition, with an optional path (IAM's own character set for names and paths).
+ROLE_ARN_PATTERN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$")
+MAX_LIST_ENTRIES = 10  # per list setting: each entry becomes a subscription or a policy principal
 # The only values CloudWatch Logs accepts for retention_in_days.
 LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -49,17 +54,20 @@ class StackConfig:
     api_quota_per_day: int = 10_000
     waf_rate_limit: int = 1_000
     reward_tiers: str | None = None  # JSON passed to the reward function as REWARD_TIERS
+    ops_alert_emails: tuple[str, ...] = ()  # e-mail subscriptions of the ops-alerts topic
+    report_reader_role_arns: tuple[str, ...] = ()  # may download payout reports
+    operator_role_arns: tuple[str, ...] = ()  # may read and redrive the DLQs and read the tables
     # Local demo only: every AWS endpoint at this emulator URL, fake credentials, and the
     # features the emulator cannot host (public layers, WAF) left out.
     local_endpoint: str | None = None
 
     @property
+    def shared_tags(self) -> dict[str, str]:
+        return {"Application": "ReferralManagement", "ManagedBy": "CDKTF"}
+
+    @property
     def default_tags(self) -> dict[str, str]:
-        return {
-            "Environment": self.environment_suffix,
-            "Application": "ReferralManagement",
-            "ManagedBy": "CDKTF",
-        }
+        return {"Environment": self.environment_suffix, **self.shared_tags}
 
     @property
     def state_key(self) -> str:
@@ -117,6 +125,9 @@ class StackConfig:
             api_quota_per_day=integers["API_QUOTA_PER_DAY"],
             waf_rate_limit=integers["WAF_RATE_LIMIT"],
             reward_tiers=reward_tiers,
+            ops_alert_emails=_list("OPS_ALERT_EMAILS", env, _email_problem, errors),
+            report_reader_role_arns=_list("REPORT_READER_ROLE_ARNS", env, _role_arn_problem, errors),
+            operator_role_arns=_list("OPERATOR_ROLE_ARNS", env, _role_arn_problem, errors),
             local_endpoint=local_endpoint,
         )
         if errors:
@@ -131,6 +142,42 @@ def _region_errors(variable: str, region: str, needs_layers: bool) -> list[str]:
         supported = ", ".join(sorted(INSIGHTS_LAYER_ARNS))
         return [f"{variable}={region!r} has no known Lambda Insights layer; supported regions: {supported}"]
     return []
+
+
+def _list(
+    variable: str, env: Mapping[str, str], problem_of: Callable[[str], str | None], errors: list[str]
+) -> tuple[str, ...]:
+    """A comma-separated list: blanks around entries ignored, every entry valid, none twice."""
+    text = env.get(variable, "")
+    entries = tuple(entry.strip() for entry in text.split(",") if entry.strip())
+    problems = [f"{entry!r} {problem}" for entry in entries if (problem := problem_of(entry))]
+    repeated = sorted({entry for entry in entries if [e.lower() for e in entries].count(entry.lower()) > 1})
+    if repeated:
+        problems.append(f"lists {', '.join(repeated)} more than once")
+    if len(entries) > MAX_LIST_ENTRIES:
+        problems.append(f"has {len(entries)} entries; at most {MAX_LIST_ENTRIES} are allowed")
+    if problems:
+        errors.append(f"{variable}={text!r}: " + "; ".join(problems) + " (a comma-separated list)")
+        return ()
+    return entries
+
+
+def _email_problem(entry: str) -> str | None:
+    return None if EMAIL_PATTERN.match(entry) else "is not an e-mail address such as oncall@example.com"
+
+
+def _role_arn_problem(entry: str) -> str | None:
+    if ROLE_ARN_PATTERN.match(entry):
+        return None
+    return "is not an IAM role ARN such as arn:aws:iam::123456789012:role/finance-reports"
+
+
+def role_arn_parts(role_arn: str) -> tuple[str, str]:
+    """(account id, role name) of a role ARN that the configuration accepted."""
+    match = ROLE_ARN_PATTERN.match(role_arn)
+    if match is None:
+        raise ValueError(f"{role_arn!r} is not an IAM role ARN")
+    return match.group(1), match.group(2)
 
 
 def _boolean(variable: str, env: Mapping[str, str], default: str, errors: list[str]) -> bool:

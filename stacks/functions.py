@@ -19,7 +19,8 @@ from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import LambdaF
 from constructs import Construct
 
 from stacks.lambda_package import build_lambda_zip
-from stacks.policies import allow, assume_role_policy, policy_document
+from stacks.policies import function_logging_statements
+from stacks.policy_documents import assume_role_policy, policy_document
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = PROJECT_ROOT / "lambdas"
@@ -75,7 +76,7 @@ class PythonFunction(Construct):
             "policy",
             name=f"{spec.name}-policy",
             role=spec.role.id,
-            policy=policy_document([*self._logging_statements(), *spec.statements]),
+            policy=policy_document([*function_logging_statements(self.log_group.arn), *spec.statements]),
         )
         insights = IamRolePolicyAttachment(self, "insights", role=spec.role.name, policy_arn=INSIGHTS_POLICY_ARN)
         zip_path = build_lambda_zip([LAMBDAS_DIR / spec.package, SHARED_PACKAGE], ZIP_DIR / f"{spec.name}.zip")
@@ -111,10 +112,3 @@ class PythonFunction(Construct):
                 maximum_retry_attempts=spec.async_retry_attempts,
                 maximum_event_age_in_seconds=spec.async_max_event_age_seconds,
             )
-
-    def _logging_statements(self) -> list[dict]:
-        return [
-            allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
-            # Active tracing: X-Ray offers no resource-level permissions for these actions.
-            allow("WriteTraces", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
-        ]

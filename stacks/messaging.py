@@ -7,7 +7,7 @@ from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
 from stacks.config import StackConfig
-from stacks.policies import deny_insecure_transport
+from stacks.policies import dead_letter_queue_policy, reward_topic_policy
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum: two weeks to inspect a failed payout
 
@@ -26,14 +26,14 @@ class Messaging(Construct):
             self,
             "reward-topic-policy",
             arn=self.reward_topic.arn,
-            policy=deny_insecure_transport("sns:Publish", [self.reward_topic.arn]),
+            policy=reward_topic_policy(self.reward_topic.arn),
         )
         # Failed asynchronous payout invocations (after Lambda's own retries) land here.
-        self.payout_dlq = self._queue("payout-dlq", f"payout-processing-dlq-{suffix}", kms_key_arn)
+        self.payout_dlq = self._queue("payout-dlq", f"payout-processing-dlq-{suffix}", kms_key_arn, config)
         # Schedules that Scheduler could not deliver to the function land here.
-        self.schedule_dlq = self._queue("schedule-dlq", f"payout-schedule-dlq-{suffix}", kms_key_arn)
+        self.schedule_dlq = self._queue("schedule-dlq", f"payout-schedule-dlq-{suffix}", kms_key_arn, config)
 
-    def _queue(self, id_: str, name: str, kms_key_arn: str) -> SqsQueue:
+    def _queue(self, id_: str, name: str, kms_key_arn: str, config: StackConfig) -> SqsQueue:
         queue = SqsQueue(
             self,
             id_,
@@ -45,6 +45,6 @@ class Messaging(Construct):
             self,
             f"{id_}-policy",
             queue_url=queue.url,
-            policy=deny_insecure_transport("sqs:*", [queue.arn]),
+            policy=dead_letter_queue_policy(queue.arn, config.operator_role_arns),
         )
         return queue

@@ -6,11 +6,12 @@ from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from stacks.config import StackConfig
 from stacks.dashboard import DashboardSubjects, dashboard_body
-from stacks.policies import deny_insecure_transport
+from stacks.policies import Account, ops_topic_policy
 
 API_5XX_RATE_THRESHOLD = 0.05  # 5XXError's Average is the share of requests that failed
 
@@ -29,18 +30,31 @@ class AlarmSpec:
 
 class Observability(Construct):
     def __init__(
-        self, scope: Construct, id_: str, config: StackConfig, subjects: DashboardSubjects, kms_key_arn: str
+        self,
+        scope: Construct,
+        id_: str,
+        config: StackConfig,
+        subjects: DashboardSubjects,
+        *,
+        kms_key_arn: str,
+        account: Account,
     ) -> None:
         super().__init__(scope, id_)
         suffix = config.environment_suffix
         self.ops_topic = SnsTopic(self, "ops-topic", name=f"ops-alerts-{suffix}", kms_master_key_id=kms_key_arn)
+        specs = alarm_specs(subjects, suffix)
         SnsTopicPolicy(
             self,
             "ops-topic-policy",
             arn=self.ops_topic.arn,
-            policy=deny_insecure_transport("sns:Publish", [self.ops_topic.arn]),
+            policy=ops_topic_policy(account, self.ops_topic.arn, alarm_arns(account, specs)),
         )
-        self.alarms = [self._alarm(spec) for spec in alarm_specs(subjects, suffix)]
+        # Each address gets a confirmation e-mail from AWS; alerts arrive once it is confirmed.
+        for index, address in enumerate(config.ops_alert_emails):
+            SnsTopicSubscription(
+                self, f"ops-alert-email-{index}", topic_arn=self.ops_topic.arn, protocol="email", endpoint=address
+            )
+        self.alarms = [self._alarm(spec) for spec in specs]
         self.dashboard_name = f"referral-management-{suffix}"
         self.dashboard = CloudwatchDashboard(
             self,
@@ -67,6 +81,11 @@ class Observability(Construct):
             alarm_actions=[self.ops_topic.arn],
             ok_actions=[self.ops_topic.arn],
         )
+
+
+def alarm_arns(account: Account, specs: list[AlarmSpec]) -> list[str]:
+    """The ARNs the alarms will have: the ops topic and the key allow CloudWatch for these only."""
+    return [account.arn("cloudwatch", f"alarm:{spec.name}") for spec in specs]
 
 
 def alarm_specs(s: DashboardSubjects, suffix: str) -> list[AlarmSpec]:

@@ -17,7 +17,8 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from stacks.config import StackConfig
-from stacks.policies import allow, assume_role_policy, policy_document
+from stacks.policies import scheduler_statements
+from stacks.policy_documents import assume_role_policy, policy_document
 
 MONTHLY_AT_0200_UTC_ON_THE_1ST = "cron(0 2 1 * ? *)"
 # An hour later the same function is asked whether the payout completed; it only reads the run
@@ -67,12 +68,7 @@ class PayoutSchedule(Construct):
             "policy",
             name=f"payout-scheduler-{suffix}-policy",
             role=self.role.id,
-            policy=policy_document(
-                [
-                    allow("InvokePayoutOnly", ["lambda:InvokeFunction"], [payout_function.arn]),
-                    allow("DeadLetterUndelivered", ["sqs:SendMessage"], [dead_letter_queue.arn]),
-                ]
-            ),
+            policy=policy_document(scheduler_statements(payout_function.arn, dead_letter_queue.arn)),
         )
         target = (payout_function, dead_letter_queue)
         self.suffix = suffix

@@ -35,17 +35,16 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from stacks.config import StackConfig
-from stacks.policies import deny_insecure_transport
-
-# Names shared with lambdas/referrals/contract.py (tests/stack checks they agree).
-REFERRER_INDEX = "referrer-index"
-PENDING_REWARDS_INDEX = "pending-rewards-index"
-PAYOUT_INDEX = "payout-index"
-PAYOUT_PROJECTION = ["referrer_id", "reward_amount"]
+from stacks.data_names import PAYOUT_INDEX, PAYOUT_PROJECTION, PENDING_REWARDS_INDEX, REFERRER_INDEX
+from stacks.policies import reports_bucket_policy
 
 REPORT_GLACIER_AFTER_DAYS = 90
 NONCURRENT_VERSIONS_KEPT_DAYS = 30
 ABORT_MULTIPART_AFTER_DAYS = 7
+
+
+def reports_bucket_prefix(suffix: str) -> str:
+    return f"payout-reports-{suffix}-"
 
 
 class Storage(Construct):
@@ -104,10 +103,9 @@ class Storage(Construct):
         self.reports_bucket = self._reports_bucket(config, kms_key_arn)
 
     def _reports_bucket(self, config: StackConfig, kms_key_arn: str) -> S3Bucket:
-        suffix = config.environment_suffix
         # bucket_prefix: Terraform appends a unique suffix at create time, so the name is
         # globally unique while the synthesized JSON stays the same on every run.
-        bucket = S3Bucket(self, "reports-bucket", bucket_prefix=f"payout-reports-{suffix}-")
+        bucket = S3Bucket(self, "reports-bucket", bucket_prefix=reports_bucket_prefix(config.environment_suffix))
         S3BucketVersioningA(
             self,
             "reports-versioning",
@@ -179,6 +177,6 @@ class Storage(Construct):
                 self,
                 "reports-policy",
                 bucket=bucket.id,
-                policy=deny_insecure_transport("s3:*", [bucket.arn, f"{bucket.arn}/*"]),
+                policy=reports_bucket_policy(bucket.arn, config.report_reader_role_arns),
             )
         return bucket

@@ -1,21 +1,31 @@
 """TapStack: wires the constructs of each concern together and declares the outputs."""
 
-from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from stacks.api import ReferralApi, access_log_group_name
+from stacks.backend import use_state_backend
 from stacks.config import StackConfig
 from stacks.dashboard import DashboardSubjects
+from stacks.deployment_account import deployment_account
 from stacks.encryption import EncryptionKey
 from stacks.functions import FunctionSpec, PythonFunction, execution_role, log_group_name
 from stacks.layers import insights_layer_arn, powertools_layer_arn
 from stacks.local_emulator import local_provider_settings
 from stacks.messaging import Messaging
-from stacks.observability import Observability
-from stacks.permissions import payout_statements, reward_statements
+from stacks.observability import Observability, alarm_arns, alarm_specs
+from stacks.people import RoleAccess
+from stacks.policies import (
+    Account,
+    key_policy,
+    operator_statements,
+    payout_function_statements,
+    report_reader_statements,
+    reward_function_statements,
+)
 from stacks.schedule import PayoutSchedule, scheduler_role
-from stacks.storage import Storage
+from stacks.storage import Storage, reports_bucket_prefix
 from stacks.waf import ApiFirewall, waf_log_group_name
 
 METRICS_NAMESPACE = "ReferralProgram"
@@ -36,17 +46,39 @@ class TapStack(TerraformStack):
             default_tags=[AwsProviderDefaultTags(tags=config.default_tags)],
             **local_provider_settings(config),
         )
-        self._backend(config)
+        use_state_backend(self, config, config.state_key)
+
+        account = deployment_account(self, config.region)
 
         reward_name, payout_name = f"reward-calculation-{suffix}", f"payout-processing-{suffix}"
         api_name = f"referral-api-{suffix}"
+        subjects = DashboardSubjects(
+            region=config.region,
+            api_name=api_name,
+            stage_name=suffix,
+            function_names=[reward_name, payout_name],
+            table_names=[f"referral-tracking-{suffix}", f"payout-idempotency-{suffix}"],
+            queue_names=[f"payout-processing-dlq-{suffix}", f"payout-schedule-dlq-{suffix}"],
+            metrics_namespace=METRICS_NAMESPACE,
+            metrics_service=REWARD_SERVICE,
+            payout_service=PAYOUT_SERVICE,
+        )
         reward_role = execution_role(self, "reward-calculator-role", reward_name)
         payout_role = execution_role(self, "payout-processor-role", payout_name)
         schedule_role = scheduler_role(self, "payout-scheduler-role", suffix)
         log_groups = [log_group_name(reward_name), log_group_name(payout_name), access_log_group_name(api_name)]
         if config.waf_enabled and not config.is_local:
             log_groups.append(waf_log_group_name(config))
-        key = EncryptionKey(self, "encryption", config, [reward_role, payout_role, schedule_role], log_groups)
+        policy = key_policy(
+            account,
+            service_roles=[reward_role.arn, payout_role.arn, schedule_role.arn],
+            log_group_names=log_groups,
+            alarm_arns=alarm_arns(account, alarm_specs(subjects, suffix)),
+            reports_bucket_prefix=reports_bucket_prefix(suffix),
+            report_readers=config.report_reader_role_arns,
+            operators=config.operator_role_arns,
+        )
+        key = EncryptionKey(self, "encryption", config, policy)
 
         storage = Storage(self, "storage", config, key.arn)
         messaging = Messaging(self, "messaging", config, key.arn)
@@ -75,7 +107,7 @@ class TapStack(TerraformStack):
                 log_retention_days=config.log_retention_days,
                 kms_key_arn=key.arn,
                 environment=reward_environment,
-                statements=reward_statements(table.arn, topic.arn),
+                statements=reward_function_statements(table.arn, topic.arn),
             ),
         )
         payout = PythonFunction(
@@ -104,7 +136,7 @@ class TapStack(TerraformStack):
                     "POWERTOOLS_SERVICE_NAME": PAYOUT_SERVICE,
                     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 },
-                statements=payout_statements(
+                statements=payout_function_statements(
                     table.arn,
                     storage.idempotency_table.arn,
                     storage.reports_bucket.arn,
@@ -125,22 +157,14 @@ class TapStack(TerraformStack):
             payout_function=payout.function,
             dead_letter_queue=messaging.schedule_dlq,
         )
-        observability = Observability(
-            self,
-            "observability",
+        observability = Observability(self, "observability", config, subjects, kms_key_arn=key.arn, account=account)
+        people = self._people(
             config,
-            DashboardSubjects(
-                region=config.region,
-                api_name=api.api_name,
-                stage_name=suffix,
-                function_names=[reward_name, payout_name],
-                table_names=[f"referral-tracking-{suffix}", f"payout-idempotency-{suffix}"],
-                queue_names=[f"payout-processing-dlq-{suffix}", f"payout-schedule-dlq-{suffix}"],
-                metrics_namespace=METRICS_NAMESPACE,
-                metrics_service=REWARD_SERVICE,
-                payout_service=PAYOUT_SERVICE,
-            ),
-            key.arn,
+            account=account,
+            storage=storage,
+            messaging=messaging,
+            payout_function_arn=payout.function.arn,
+            key_arn=key.arn,
         )
 
         outputs = {
@@ -154,6 +178,10 @@ class TapStack(TerraformStack):
             "reward-calc-lambda-name": reward.function.function_name,
             "payout-lambda-name": payout.function.function_name,
             "dlq-url": messaging.payout_dlq.url,
+            "schedule-dlq-url": messaging.schedule_dlq.url,
+            "ops-topic-arn": observability.ops_topic.arn,
+            "kms-key-arn": key.arn,
+            **people,
             "dashboard-url": (
                 f"https://{config.region}.console.aws.amazon.com/cloudwatch/home?region={config.region}"
                 f"#dashboards:name={observability.dashboard_name}"
@@ -162,18 +190,44 @@ class TapStack(TerraformStack):
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value)
 
-    def _backend(self, config: StackConfig) -> None:
-        if config.state_bucket is None:
-            # Relative to cdktf.out/stacks/<stack>/: the state lives in the project root, outside
-            # the synth output (which each synth rewrites), and no absolute path enters the JSON.
-            LocalBackend(self, path=f"../../../terraform.{self.node.id}.tfstate")
-            return
-        S3Backend(
-            self,
-            bucket=config.state_bucket,
-            key=config.state_key,
-            region=config.state_bucket_region,
-            encrypt=True,
-        )
-        # S3-native state locking (Terraform >= 1.10); cdktf 0.21's S3Backend has no field for it.
-        self.add_override("terraform.backend.s3.use_lockfile", True)
+    def _people(
+        self,
+        config: StackConfig,
+        *,
+        account: Account,
+        storage: Storage,
+        messaging: Messaging,
+        payout_function_arn: str,
+        key_arn: str,
+    ) -> dict[str, str]:
+        """Managed policies for the configured people's roles; their ARNs as outputs."""
+        suffix, outputs = config.environment_suffix, {}
+        if config.report_reader_role_arns:
+            readers = RoleAccess(
+                self,
+                "report-readers",
+                account=account,
+                name=f"referral-report-readers-{suffix}",
+                description="Download payout reports (REPORT_READER_ROLE_ARNS)",
+                statements=report_reader_statements(account, storage.reports_bucket.arn, key_arn),
+                role_arns=config.report_reader_role_arns,
+            )
+            outputs["report-reader-policy-arn"] = readers.policy.arn
+        if config.operator_role_arns:
+            operators = RoleAccess(
+                self,
+                "operators",
+                account=account,
+                name=f"referral-operators-{suffix}",
+                description="Read and redrive the dead-letter queues, read the tables (OPERATOR_ROLE_ARNS)",
+                statements=operator_statements(
+                    account,
+                    [messaging.payout_dlq.arn, messaging.schedule_dlq.arn],
+                    [storage.referral_table.arn, storage.idempotency_table.arn],
+                    payout_function_arn,
+                    key_arn,
+                ),
+                role_arns=config.operator_role_arns,
+            )
+            outputs["operator-policy-arn"] = operators.policy.arn
+        return outputs

@@ -48,6 +48,15 @@ THROWAWAY = StackConfig.from_env(
         "REWARD_TIERS": '{"1": "12.50", "3": "20"}',
     }
 )
+# People let in: alert e-mails, report readers and operators (roles of the emulator's account id).
+PEOPLE = StackConfig.from_env(
+    {
+        "ENVIRONMENT_SUFFIX": "people",
+        "OPS_ALERT_EMAILS": "oncall@example.com, payments-team@example.org",
+        "REPORT_READER_ROLE_ARNS": "arn:aws:iam::123456789012:role/finance/payout-reports",
+        "OPERATOR_ROLE_ARNS": "arn:aws:iam::123456789012:role/oncall,arn:aws:iam::123456789012:role/sre",
+    }
+)
 # The local demo: every endpoint at an emulator, no public layers, no WAF.
 LOCAL = StackConfig.from_env({"ENVIRONMENT_SUFFIX": "local", "LOCAL_AWS_ENDPOINT": "http://127.0.0.1:5999"})
 CONFIGS = {
@@ -55,6 +64,15 @@ CONFIGS = {
     "tap-stack-prod": REMOTE_STATE,
     "tap-stack-throwaway": THROWAWAY,
     "tap-stack-local": LOCAL,
+    "tap-stack-people": PEOPLE,
+}
+# The once-per-account stack as two environments of one account synthesize it.
+ACCOUNT_CONFIGS = {
+    "tap-account": DEFAULT,
+    "tap-account-of-another-environment": StackConfig.from_env(
+        {"ENVIRONMENT_SUFFIX": "beta", "DELETION_PROTECTION": "false"}
+    ),
+    "tap-account-prod": REMOTE_STATE,
 }
 
 
@@ -90,15 +108,18 @@ class Synth:
 def synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synth]:
     from cdktf import App
 
+    from stacks.account_stack import AccountStack
     from stacks.tap_stack import TapStack
 
     outdir = tmp_path_factory.mktemp("cdktf.out")
     app = App(outdir=str(outdir))
     for name, config in CONFIGS.items():
         TapStack(app, name, config)
+    for name, config in ACCOUNT_CONFIGS.items():
+        AccountStack(app, name, config)
     app.synth()
     result = {}
-    for name in CONFIGS:
+    for name in [*CONFIGS, *ACCOUNT_CONFIGS]:
         stack_dir = outdir / "stacks" / name
         result[name] = Synth(outdir, stack_dir, json.loads((stack_dir / "cdk.tf.json").read_text()))
     return result
@@ -119,6 +140,18 @@ def prod_synth(synths: dict[str, Synth]) -> Synth:
 @pytest.fixture(scope="session")
 def throwaway_synth(synths: dict[str, Synth]) -> Synth:
     return synths["tap-stack-throwaway"]
+
+
+@pytest.fixture(scope="session")
+def people_synth(synths: dict[str, Synth]) -> Synth:
+    """Alert e-mails, a report reader role and two operator roles."""
+    return synths["tap-stack-people"]
+
+
+@pytest.fixture(scope="session")
+def account_synth(synths: dict[str, Synth]) -> Synth:
+    """The once-per-account-and-region stack (API Gateway's CloudWatch role)."""
+    return synths["tap-account"]
 
 
 @pytest.fixture(scope="session")

@@ -214,8 +214,9 @@ def test_alarms_notify_the_ops_topic(synth: Synth) -> None:
 
 
 def test_outputs_keep_the_original_names(synth: Synth) -> None:
-    # The original's ten outputs, plus the id of the API key callers need (see README).
-    assert set(synth.json["output"]) - {"api-key-id"} == {
+    # The original's ten outputs, plus what callers and operators need (see README).
+    added = {"api-key-id", "schedule-dlq-url", "ops-topic-arn", "kms-key-arn"}
+    assert set(synth.json["output"]) - added == {
         "api-endpoint",
         "api-gateway-id",
         "referral-table-name",
@@ -236,7 +237,7 @@ def test_provider_region_tags_and_local_state_by_default(synth: Synth) -> None:
     assert provider["default_tags"] == [
         {"tags": {"Environment": "dev", "Application": "ReferralManagement", "ManagedBy": "CDKTF"}}
     ]
-    assert synth.json["terraform"]["backend"] == {"local": {"path": "../../../terraform.tap-stack.tfstate"}}
+    assert synth.json["terraform"]["backend"] == {"local": {"path": "../../../terraform.dev.tap-stack.tfstate"}}
     assert synth.json["terraform"]["required_providers"]["aws"]["version"] == "5.100.0"
 
 

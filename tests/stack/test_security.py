@@ -42,7 +42,9 @@ def test_key_policy_names_only_its_users_and_the_account_cannot_decrypt(synth: S
     assert {arn.rsplit("log-group:", 1)[1] for arn in log_group_arns} == {
         group["name"] for group in synth.resources("aws_cloudwatch_log_group").values()
     }
-    assert statements["CloudWatchAlarmsOfThisAccount"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statements["CloudWatchAlarmsOfThisStack"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    # Nobody else: people are let in only when the configuration names them (people_synth).
+    assert not {"ReportReadersDecryptThroughS3", "OperatorsDecryptThroughQueuesAndTables"} & set(statements)
 
 
 def test_every_store_of_data_uses_the_key(synth: Synth) -> None:
@@ -74,9 +76,9 @@ def test_bucket_topics_and_queues_refuse_requests_without_tls(synth: Synth) -> N
     # the bucket, both topics, both queues
     assert len(policies) == 1 + 2 + 2
     for policy in policies:
-        (statement,) = json.loads(policy)["Statement"]
-        assert statement["Effect"] == "Deny"
-        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        (deny,) = [s for s in json.loads(policy)["Statement"] if s["Effect"] == "Deny"]
+        assert deny["Principal"] == "*"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_both_routes_need_an_api_key_and_signup_bodies_are_validated(synth: Synth) -> None:
@@ -115,8 +117,8 @@ def test_stage_traces_and_writes_json_access_logs(synth: Synth) -> None:
     access_format = json.loads(stage["access_log_settings"]["format"])
     assert access_format["requestId"] == "$context.requestId"
     assert log_group["retention_in_days"] == 365
-    (account,) = synth.resources("aws_api_gateway_account").values()
-    assert account["cloudwatch_role_arn"] == synth.ref("aws_iam_role", "arn", name="referral-api-dev-cloudwatch")
+    # The account's CloudWatch role is the account stack's (tests/stack/test_account_stack.py).
+    assert not synth.resources("aws_api_gateway_account")
 
 
 def test_waf_rate_limits_per_ip_with_managed_rules_on_the_stage(synth: Synth, throwaway_synth: Synth) -> None:
