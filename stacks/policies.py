@@ -168,8 +168,10 @@ def key_policy(
         _key_statement(
             "LogGroupsOfThisStack",
             {"Service": account.via("logs")},
-            ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-            {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+            # No kms:Describe*: DescribeKey carries no encryption context, so the condition never held.
+            ["kms:Decrypt*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            # StringLike: encryption-context values are strings (ArnLike reads them the same way).
+            {"StringLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
         ),
         # Alarms publish to the encrypted ops topic; only this stack's alarms.
         _key_statement(
@@ -190,7 +192,7 @@ def key_policy(
                 ["kms:Decrypt"],
                 {
                     "StringEquals": {"kms:ViaService": account.via("s3")},
-                    "ArnLike": {"kms:EncryptionContext:aws:s3:arn": bucket_arns},
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": bucket_arns},
                 },
             )
         )

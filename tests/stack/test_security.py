@@ -38,7 +38,7 @@ def test_key_policy_names_only_its_users_and_the_account_cannot_decrypt(synth: S
     }
     logs = statements["LogGroupsOfThisStack"]
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
-    log_group_arns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    log_group_arns = logs["Condition"]["StringLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert {arn.rsplit("log-group:", 1)[1] for arn in log_group_arns} == {
         group["name"] for group in synth.resources("aws_cloudwatch_log_group").values()
     }
