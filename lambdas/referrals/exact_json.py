@@ -10,7 +10,7 @@ def dumps(value: Any) -> str:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} cannot be written as a JSON number")
-        return _decimal_text(value)
+        return number_text(value)
     if isinstance(value, dict):
         items = (f"{json.dumps(str(key))}:{dumps(item)}" for key, item in value.items())
         return "{" + ",".join(items) + "}"
@@ -19,12 +19,24 @@ def dumps(value: Any) -> str:
     return json.dumps(value)
 
 
-def _decimal_text(value: Decimal) -> str:
-    # Plain notation (no exponent) so every JSON parser reads the same value: 1E+1 -> 10.
-    text = format(value, "f")
-    return "0" if text in ("-0", "+0") else text
+def number_text(value: int | Decimal) -> str:
+    """The one way a number is written, to JSON and to DynamoDB alike: plain notation, no exponent.
+
+    1E+3 -> 1000, so every reader (JSON parsers, moto, a person) sees the same value; -0 -> 0.
+    """
+    if isinstance(value, Decimal) and value.is_zero():
+        value = value.copy_abs()
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
 
 
 def loads(text: str | bytes) -> Any:
-    """Parse JSON reading every non-integer number as Decimal (no float rounding)."""
-    return json.loads(text, parse_float=Decimal)
+    """Parse strict JSON reading every non-integer number as Decimal (no float rounding).
+
+    NaN, Infinity and -Infinity are refused (ValueError): Python reads them, JSON has no such numbers.
+    """
+    return json.loads(text, parse_float=Decimal, parse_constant=refuse_constant)
+
+
+def refuse_constant(name: str) -> Any:
+    """A json.loads parse_constant that refuses NaN, Infinity and -Infinity, which are not JSON."""
+    raise ValueError(f"{name} is not a JSON number")

@@ -14,9 +14,11 @@ SCHEDULER_SOURCE = "aws.scheduler"
 # The deadline schedule (03:00 UTC on the 1st) sends this to ask "is the payout done?" instead of
 # running it; stacks/schedule.py sets it.
 DEADLINE_CHECK = {"check": "completed"}
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+# ASCII digits only: \d also matches other scripts' digits, and int() reads them, so 2026-11 in
+# fullwidth digits would name a payout of its own. There is no year 0.
+_MONTH = re.compile(r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])")
 # Scheduler's <aws.scheduler.scheduled-time> is ISO 8601 in UTC with seconds, e.g. 2026-12-01T02:00:00Z.
-_SCHEDULED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]00:00)")
+_SCHEDULED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]00:00)")
 
 
 class InvalidPayoutEvent(ValueError):
@@ -55,23 +57,26 @@ def _manual_request(value: object, now: datetime) -> PayoutRequest:
     if not isinstance(value, str) or not _MONTH.fullmatch(value):
         raise InvalidPayoutEvent(f"payoutMonth must be a month as YYYY-MM, got {value!r}")
     year, month = int(value[:4]), int(value[5:])
-    month_end = _first_of_next_month(year, month)
-    if month_end > now:
-        raise InvalidPayoutEvent(
-            f"payoutMonth {value} has not ended yet (it ends {month_end.isoformat()}); "
-            "a payout pays only a finished month"
-        )
-    return PayoutRequest(month=value, cutoff_ms=_epoch_ms(month_end))
+    # Compared as (year, month) first: 9999-12 ends in year 10000, which datetime cannot hold.
+    current = now.astimezone(UTC)
+    if (year, month) >= (current.year, current.month):
+        raise InvalidPayoutEvent(f"payoutMonth {value} has not ended yet; a payout pays only a finished month")
+    return PayoutRequest(month=value, cutoff_ms=_epoch_ms(_first_of_next_month(year, month)))
 
 
 def _scheduled_request(value: object, now: datetime) -> PayoutRequest:
     if not isinstance(value, str) or not _SCHEDULED_TIME.fullmatch(value):
         raise InvalidPayoutEvent(f"scheduledTime must be an ISO 8601 UTC time like 2026-12-01T02:00:00Z, got {value!r}")
-    scheduled = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        scheduled = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:  # the right shape, but no such time: 2026-02-30, hour 24, year 0000
+        raise InvalidPayoutEvent(f"scheduledTime {value!r} is not a real UTC time: {error}") from error
     if scheduled > now:
         # A cutoff in the future would pay rewards created while the payout runs.
         raise InvalidPayoutEvent(f"scheduledTime {value} is in the future")
     year, month = (scheduled.year, scheduled.month - 1) if scheduled.month > 1 else (scheduled.year - 1, 12)
+    if year < 1:
+        raise InvalidPayoutEvent(f"scheduledTime {value} would pay a month before year 1")
     return PayoutRequest(month=f"{year:04d}-{month:02d}", cutoff_ms=_epoch_ms(scheduled))
 
 

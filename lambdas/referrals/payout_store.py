@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from referrals import contract as c
 from referrals import exact_json
 from referrals.aws_clients import client
+from referrals.money import cents
 from referrals.payout_event import PayoutRequest
 from referrals.payout_run import (
     Acquired,
@@ -385,7 +386,7 @@ def _summary_from_record(record: Item) -> PayoutSummary:
         month=record["payoutMonth"]["S"],
         total_referrers=int(record["totalReferrers"]["N"]),
         # DynamoDB drops trailing zeros (12.50 -> 12.5); the summary always shows two places.
-        total_amount=Decimal(record["totalAmount"]["N"]).quantize(Decimal("0.01")),
+        total_amount=cents(Decimal(record["totalAmount"]["N"])),
         rewards_paid=int(record["rewardsPaid"]["N"]),
         report_location=record["reportLocation"]["S"],
     )
@@ -417,7 +418,7 @@ def _s(value: str) -> dict[str, str]:
 
 def _n(value: int | Decimal) -> dict[str, str]:
     # Plain notation: Decimal("1E+1") must reach DynamoDB as 10, not as an exponent string.
-    return {"N": format(value, "f") if isinstance(value, Decimal) else str(value)}
+    return {"N": exact_json.number_text(value)}
 
 
 def _error_code(error: ClientError) -> str:

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import NamedTuple
 
-from referrals.money import CENT, parse_amount
+from referrals.money import add, cents, parse_amount, total
 
 
 class ReferrerTotal(NamedTuple):
@@ -17,8 +17,8 @@ class PayoutTotals:
         self._by_referrer: dict[str, tuple[Decimal, int]] = {}
 
     def add(self, referrer_id: str, amount: Decimal) -> None:
-        total, count = self._by_referrer.get(referrer_id, (Decimal(0), 0))
-        self._by_referrer[referrer_id] = (total + amount, count + 1)
+        subtotal, count = self._by_referrer.get(referrer_id, (Decimal(0), 0))
+        self._by_referrer[referrer_id] = (add(subtotal, amount), count + 1)
 
     def rows(self) -> list[ReferrerTotal]:
         """One row per referrer, sorted by referrer id so every run renders the same report."""
@@ -37,17 +37,14 @@ class PayoutTotals:
 
     @property
     def total_amount(self) -> Decimal:
-        # Decimal addition is exact at these magnitudes (28 significant digits by default).
-        return sum((total for total, _ in self._by_referrer.values()), Decimal(0)).quantize(CENT)
+        # Exact or raising (referrals.money.EXACT), never rounded: amounts are bounded.
+        return cents(total(subtotal for subtotal, _ in self._by_referrer.values()))
 
 
 def payable_amount(value: object) -> Decimal:
-    """A reward amount that can be paid: non-negative, finite, in whole cents.
+    """A reward amount that can be paid: finite, whole cents, from 0 to money.MAX_AMOUNT.
 
-    Checked before a reward is claimed, so a malformed item stops the payout loudly before it is
-    marked paid rather than after.
+    Checked before a reward is claimed, so a malformed item (or one above the bound, whose sums
+    could outgrow exact arithmetic) stops the payout loudly before it is marked paid rather than after.
     """
-    amount = parse_amount(value)
-    if amount != amount.quantize(CENT):
-        raise ValueError(f"reward amount {amount} is not in whole cents")
-    return amount
+    return parse_amount(value)

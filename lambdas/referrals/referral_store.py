@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from referrals import contract as c
 from referrals import exact_json
 from referrals.aws_clients import client
+from referrals.money import add
 from referrals.signup import CommitOutcome, CountChanged, NoTicket, Profile, Referral, UserExists
 from referrals.signup_queue import QueueState, Ticket
 
@@ -140,10 +141,11 @@ class DynamoReferralStore:
             for item in page["Items"]:
                 status = item.get(c.STATUS, {}).get("S")
                 amount = Decimal(item[c.REWARD_AMOUNT]["N"]) if c.REWARD_AMOUNT in item else Decimal(0)
+                # Exact or raising (money.EXACT): a referrer's sum of bounded amounts never rounds.
                 if status == c.STATUS_PENDING:
-                    pending += amount
+                    pending = add(pending, amount)
                 elif status == c.STATUS_PAID:
-                    paid += amount
+                    paid = add(paid, amount)
         return pending, paid
 
     def _get(self, user_id: str, timestamp_ms: int) -> dict | None:
@@ -244,7 +246,8 @@ def _key(user_id: str, timestamp_ms: int) -> dict:
 
 
 def _number(value: int | Decimal) -> dict:
-    return {"N": str(value)}
+    # str() of Decimal("1E+3") is "1E+3": every number goes out in the one plain notation instead.
+    return {"N": exact_json.number_text(value)}
 
 
 def _profile_item(user_id: str, email: str | None) -> dict:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
+from referrals.money import cents
 from referrals.signup_queue import QueueState, Ticket, Turn
 from referrals.tiers import Tiers
 from referrals.validation import SignupRequest
@@ -264,4 +265,6 @@ class Signups:
         if profile is None:
             return None
         pending, paid = self.store.referral_totals(code)
-        return ReferrerStats(code, profile.referral_count or 0, profile.total_rewards, pending, paid)
+        # Two places, as every amount is written: DynamoDB hands 12.50 back as 12.5.
+        total = cents(profile.total_rewards)
+        return ReferrerStats(code, profile.referral_count or 0, total, cents(pending), cents(paid))

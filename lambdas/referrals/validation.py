@@ -7,6 +7,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from referrals.exact_json import refuse_constant
+
 MAX_BODY_BYTES = 4096
 MAX_EMAIL_LENGTH = 254
 FIELDS = ("userId", "referralCode", "email")
@@ -73,7 +75,8 @@ def _body_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
 
 def _json_object(raw: bytes) -> dict:
     try:
-        value = json.loads(raw.decode("utf-8"))
+        # NaN and Infinity are not JSON; read as numbers they would reach the field checks.
+        value = json.loads(raw.decode("utf-8"), parse_constant=refuse_constant)
     # RecursionError: 4 KB of "[[[[..." nests deeper than the parser's recursion limit.
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ValidationError("request body must be valid UTF-8 JSON") from error
