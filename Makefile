@@ -7,6 +7,13 @@ INSTALLED := $(VENV)/.installed-requirements
 CHECKOV_VENV := .venv-checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-requirements
 SYNTH_JSON := cdktf.out/stacks/tap-stack/cdk.tf.json
+# main.py writes two stacks: tap-account (once per AWS account and region, shared by every
+# environment) and tap-stack (the environment of ENVIRONMENT_SUFFIX). tap-account goes first.
+ACCOUNT_STACK_DIR := cdktf.out/stacks/tap-account
+ENVIRONMENT_STACK_DIR := cdktf.out/stacks/tap-stack
+TERRAFORM ?= terraform
+# Passed to `terraform apply` and `terraform destroy`, e.g. TF_APPLY_ARGS=-auto-approve in a pipeline.
+TF_APPLY_ARGS ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # No registry access (CI machines): install providers from the local filesystem mirror, unless
@@ -18,7 +25,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/tools/terraform-offline.tfrc
 endif
 endif
 
-.PHONY: setup synth test snapshot lint demo bench bench-quick clean
+.PHONY: setup synth validate plan deploy destroy destroy-account test snapshot lint demo bench bench-quick clean
 
 setup: $(INSTALLED)
 
@@ -28,14 +35,40 @@ $(INSTALLED): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-synth: setup ## Synthesize cdktf.out/stacks/tap-stack/cdk.tf.json (configuration from the environment)
+synth: setup ## Synthesize cdktf.out/stacks/{tap-account,tap-stack}/cdk.tf.json (configuration from the environment)
 	$(PY) main.py
-	@echo "synthesized: cdktf.out/stacks/tap-stack/cdk.tf.json"
+	@echo "synthesized: $(ACCOUNT_STACK_DIR)/cdk.tf.json $(ENVIRONMENT_STACK_DIR)/cdk.tf.json"
+
+validate: synth ## terraform init (no backend) and validate of both stacks; needs no AWS account
+	$(TERRAFORM) -chdir=$(ACCOUNT_STACK_DIR) init -input=false -backend=false
+	$(TERRAFORM) -chdir=$(ACCOUNT_STACK_DIR) validate
+	$(TERRAFORM) -chdir=$(ENVIRONMENT_STACK_DIR) init -input=false -backend=false
+	$(TERRAFORM) -chdir=$(ENVIRONMENT_STACK_DIR) validate
+
+plan: synth ## terraform init + plan of tap-account, then tap-stack; each plan saved as plan.tfplan in its stack directory
+	$(TERRAFORM) -chdir=$(ACCOUNT_STACK_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(ACCOUNT_STACK_DIR) plan -input=false -out=plan.tfplan
+	$(TERRAFORM) -chdir=$(ENVIRONMENT_STACK_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(ENVIRONMENT_STACK_DIR) plan -input=false -out=plan.tfplan
+
+deploy: synth ## terraform apply of tap-account (a no-op once any environment applied it), then tap-stack
+	$(TERRAFORM) -chdir=$(ACCOUNT_STACK_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(ACCOUNT_STACK_DIR) apply $(TF_APPLY_ARGS)
+	$(TERRAFORM) -chdir=$(ENVIRONMENT_STACK_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(ENVIRONMENT_STACK_DIR) apply $(TF_APPLY_ARGS)
+
+destroy: synth ## terraform destroy of tap-stack (this ENVIRONMENT_SUFFIX) only: other environments share tap-account
+	$(TERRAFORM) -chdir=$(ENVIRONMENT_STACK_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(ENVIRONMENT_STACK_DIR) destroy $(TF_APPLY_ARGS)
+
+destroy-account: synth ## terraform destroy of tap-account: after `make destroy` of the account and region's last environment
+	$(TERRAFORM) -chdir=$(ACCOUNT_STACK_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(ACCOUNT_STACK_DIR) destroy $(TF_APPLY_ARGS)
 
 test: setup ## Run every test (unit, handlers on moto, stack, terraform validate)
 	$(PY) -m pytest
 
-demo: setup ## Deploy the stack to a local AWS emulator (moto), run signups and a payout, destroy it
+demo: setup ## Deploy both stacks to a local AWS emulator (moto), run signups and a payout, destroy them
 	$(PY) tools/demo.py
 
 bench: setup ## Measure synth time, cold start, AWS calls, items read and the test suite: one table + build/bench.json

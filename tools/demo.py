@@ -2,9 +2,10 @@
 """`make demo`: the whole system on this machine, no AWS account and no Docker.
 
 Starts moto_server, deploys the Terraform that main.py synthesizes (LOCAL_AWS_ENDPOINT pointing the
-provider at the emulator), drives it through the deployed API and schedule (tools/referral_flow.py),
-prints the payout report and a summary, destroys everything and stops the emulator. The emulator is
-stopped and the temporary directory removed however it ends; any failure exits non-zero.
+provider at the emulator; tap-account, then tap-stack), drives it through the deployed API and
+schedule (tools/referral_flow.py), prints the payout report and a summary, destroys everything
+(tap-stack, then tap-account) and stops the emulator. The emulator is stopped and the temporary
+directory removed however it ends; any failure exits non-zero.
 """
 
 import shutil
@@ -124,12 +125,11 @@ def run_demo(workdir: Path, progress: Progress) -> None:
         deployment = deploy(emulator, workdir, progress.phase, progress.terraform_counter("created"))
         result = _drive(deployment, workdir / "handlers.log", progress)
         show(result, progress.out)
-        with progress.phase("destroy", "empty the reports bucket, terraform destroy -auto-approve"):
-            tear_down(deployment, progress.terraform_counter("destroyed"))
-            left = deployment.terraform.state_addresses()
-            if left:
-                raise StepFailed(f"terraform state still lists {len(left)} resources after destroy: {left}")
-        progress.say(f"{'':<9} terraform state list: empty")
+        tear_down(deployment, progress.phase, progress.terraform_counter("destroyed"))
+        left = {stack.stack: stack.state_addresses() for stack in deployment.stacks()}
+        if any(left.values()):
+            raise StepFailed(f"terraform state still lists resources after destroy: {left}")
+        progress.say(f"{'':<9} terraform state list: empty ({', '.join(left)})")
 
 
 def _drive(deployment: LocalDeployment, handler_log: Path, progress: Progress) -> FlowResult:

@@ -1,55 +1,17 @@
-"""One local deployment for the module: its own emulator port and scratch directory, applied once.
-
-`terraform apply` spends most of its ~85 s in the AWS provider's own propagation waits (sleeping,
-not computing), so it starts in a background thread as soon as collection is done and overlaps
-with the rest of the suite; the e2e tests run last (tests/conftest.py) and wait for it.
-
-Teardown destroys whatever the tests left deployed, stops the emulator and removes the directory,
-also when a test or the apply failed, or the session ends early.
-"""
+"""The module's deployments (tests/e2e/background.py), started when collection is done, closed once."""
 
 import shutil
-import tempfile
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from tools.local_stack import Emulator, LocalDeployment, deploy, running_emulator, tear_down
+from tests.e2e.background import BackgroundDeployment, SecondEnvironment
+from tools.local_stack import LocalDeployment
 from tools.referral_flow import FlowResult, run_flow
+from tools.terraform_plan import Plan
 
 E2E_DIR = Path(__file__).resolve().parent
-
-
-class BackgroundDeployment:
-    """Emulator + apply started early in a worker thread; closed once, whoever gets there first."""
-
-    def __init__(self) -> None:
-        self._resources = ExitStack()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e2e-deploy")
-        self.future: Future[LocalDeployment] = self._executor.submit(self._deploy)
-
-    def _deploy(self) -> LocalDeployment:
-        # Not tmp_path_factory: pytest keeps its last runs, and every run here would leave an emulator's state.
-        workdir = Path(tempfile.mkdtemp(prefix="referral-e2e-"))
-        self._resources.callback(shutil.rmtree, workdir, ignore_errors=True)
-        emulator = self._resources.enter_context(running_emulator(workdir / "moto.log"))
-        deployed = deploy(emulator, workdir)
-        # The last test destroys and checks the state; this covers runs that stop before it.
-        self._resources.callback(_destroy_leftovers, deployed, emulator)
-        return deployed
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)  # an apply in progress finishes (or fails) first
-        self._resources.close()
-
-
-def _destroy_leftovers(deployed: LocalDeployment, emulator: Emulator) -> None:
-    if emulator.is_running() and deployed.terraform.state_addresses():
-        tear_down(deployed)
-
 
 _background: BackgroundDeployment | None = None
 
@@ -72,9 +34,24 @@ def deployment() -> Iterator[LocalDeployment]:
     if _background is None:
         pytest.skip("terraform CLI not installed")
     try:
-        yield _background.future.result()
+        yield _background.first.result()
     finally:
         _background.close()
+
+
+@pytest.fixture(scope="module")
+def plans_after_apply(deployment: LocalDeployment) -> dict[str, Plan]:
+    """terraform plan of `deployment`'s stacks (tap-account, tap-stack) right after their apply."""
+    assert _background is not None  # `deployment` skipped otherwise
+    return _background.first_plans.result()
+
+
+@pytest.fixture(scope="module")
+def second_environment(deployment: LocalDeployment) -> SecondEnvironment:
+    """Another environment (ENVIRONMENT_SUFFIX=local2) beside `deployment`, sharing its tap-account;
+    applied, planned and destroyed by the time this returns."""
+    assert _background is not None  # `deployment` skipped otherwise
+    return _background.second.result()
 
 
 @pytest.fixture(scope="module")

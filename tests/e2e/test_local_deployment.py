@@ -1,8 +1,11 @@
-"""End to end on a local AWS emulator: the synthesized Terraform applies, the emulator holds what the
-stack declares, the referral flow behaves through the deployed API and schedule, destroy empties it.
+"""End to end on a local AWS emulator: the synthesized Terraform applies, a plan right after changes
+nothing but the emulator's known gaps, the emulator holds what the stacks declare, the referral flow
+behaves through the deployed API and schedule, a second environment lives and goes beside the
+first, destroy empties it.
 
-One deployment for the module (conftest.py); the flow runs once (tools/referral_flow.py) and the
-tests read its answers and the emulator's state. The last test destroys.
+One deployment of both stacks for the module, and a second environment's tap-stack beside it
+(conftest.py, background.py); the flow runs once (tools/referral_flow.py) and the tests read its
+answers and the emulator's state. The last test destroys.
 """
 
 import json
@@ -14,9 +17,12 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
+from tests.e2e.background import SECOND_SUFFIX, SecondEnvironment
+from tools.emulator_gaps import allowed_drift
 from tools.local_lambda import deployed_function, deployed_routes, deployed_schedule
-from tools.local_stack import LOCAL_SUFFIX, REGION, LocalDeployment, tear_down
+from tools.local_stack import ACCOUNT_STACK_NAME, LOCAL_SUFFIX, REGION, LocalDeployment, Terraform, tear_down
 from tools.referral_flow import DEADLINE_SCHEDULE, PAYOUT_SCHEDULE, REFERRALS, UNKNOWN_CODE, FlowResult, friend_of
+from tools.terraform_plan import Plan
 
 pytestmark = pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform CLI not installed")
 
@@ -33,6 +39,21 @@ def expected_total(referrer: str) -> Decimal:
     return sum((expected_reward(n) for n in range(1, REFERRALS[referrer] + 1)), Decimal(0))
 
 
+def synthesized_resources(terraform: Terraform) -> set[str]:
+    resources = json.loads(terraform.synthesized_json()).get("resource", {})
+    return {f"{kind}.{name}" for kind, named in resources.items() for name in named}
+
+
+def managed_resources(addresses: list[str]) -> set[str]:
+    return {address for address in addresses if not address.startswith("data.")}
+
+
+def account_role_name(deployment: LocalDeployment) -> str:
+    """The role API Gateway's account setting names (every environment's access logs use it)."""
+    role_arn = deployment.client("apigateway").get_account()["cloudwatchRoleArn"]
+    return str(role_arn).rsplit("/", 1)[-1]
+
+
 def scan(deployment: LocalDeployment, table: str) -> list[dict[str, Any]]:
     deserializer = TypeDeserializer()
     pages = deployment.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
@@ -42,11 +63,23 @@ def scan(deployment: LocalDeployment, table: str) -> list[dict[str, Any]]:
 # What the apply created ---------------------------------------------------------------------------
 
 
-def test_apply_created_every_synthesized_resource(deployment: LocalDeployment) -> None:
-    synthesized = json.loads((deployment.terraform.stack_dir / "cdk.tf.json").read_text())["resource"]
-    expected = {f"{kind}.{name}" for kind, resources in synthesized.items() for name in resources}
-    applied = {address for address in deployment.terraform.state_addresses() if not address.startswith("data.")}
-    assert applied == expected
+def test_apply_created_every_synthesized_resource_of_both_stacks(deployment: LocalDeployment) -> None:
+    stacks = deployment.stacks()
+    assert [stack.stack for stack in stacks] == [ACCOUNT_STACK_NAME, "tap-stack"]  # the order of the applies
+    applied = {stack.stack: managed_resources(stack.state_addresses()) for stack in stacks}
+    assert applied == {stack.stack: synthesized_resources(stack) for stack in stacks}
+
+
+def test_a_plan_right_after_the_apply_changes_only_the_emulator_gaps(plans_after_apply: dict[str, Plan]) -> None:
+    """On AWS the plan would be empty; on moto it is exactly tools/emulator_gaps.py's EMULATOR_PLAN_GAPS."""
+    drift = {stack: plan.drift() for stack, plan in plans_after_apply.items()}
+    assert drift == {ACCOUNT_STACK_NAME: allowed_drift(ACCOUNT_STACK_NAME), "tap-stack": allowed_drift("tap-stack")}
+
+
+def test_the_account_setting_names_the_account_stacks_role(deployment: LocalDeployment) -> None:
+    role = deployment.client("iam").get_role(RoleName=account_role_name(deployment))["Role"]
+    assert role["RoleName"] == f"referral-api-gateway-logs-{REGION}"
+    assert role["Arn"] == deployment.account.outputs()["api-gateway-logging-role-arn"]
 
 
 def test_tables_have_their_keys_indexes_recovery_and_ttl(deployment: LocalDeployment) -> None:
@@ -266,9 +299,48 @@ def test_every_referral_is_paid_by_the_payout_and_was_notified(flow: FlowResult,
     assert run["status"]["S"] == "completed"
 
 
+# Several environments in one account ------------------------------------------------------------
+
+
+def test_a_second_environment_applies_beside_the_first_and_shares_its_account_stack(
+    deployment: LocalDeployment, second_environment: SecondEnvironment
+) -> None:
+    second = second_environment.deployment
+    # It applied its tap-stack only, on the first's tap-account, which it synthesized identically.
+    assert (second.suffix, second.owns_account, second.account) == (SECOND_SUFFIX, False, deployment.account)
+    assert [stack.stack for stack in second.stacks()] == ["tap-stack"]
+    own_account_json = second.terraform.stack_dir.parent / ACCOUNT_STACK_NAME / "cdk.tf.json"
+    assert own_account_json.read_text() == deployment.account.synthesized_json()
+    assert managed_resources(second_environment.applied) == synthesized_resources(second.terraform)
+    assert second.outputs["referral-table-name"] == f"referral-tracking-{SECOND_SUFFIX}"
+    assert second.outputs["referral-table-name"] != deployment.outputs["referral-table-name"]
+    assert second_environment.plan.drift() == allowed_drift("tap-stack")
+
+
+def test_destroying_the_second_environment_leaves_the_first_and_the_account_setting(
+    deployment: LocalDeployment, second_environment: SecondEnvironment
+) -> None:
+    assert second_environment.left == []
+    second = second_environment.deployment
+    dynamodb = deployment.client("dynamodb")
+    with pytest.raises(dynamodb.exceptions.ResourceNotFoundException):
+        dynamodb.describe_table(TableName=second.outputs["referral-table-name"])
+    # The first environment and the account stack plan clean (still the emulator's gaps only) ...
+    drift = {stack: plan.drift() for stack, plan in deployment.plans().items()}
+    assert drift == {ACCOUNT_STACK_NAME: allowed_drift(ACCOUNT_STACK_NAME), "tap-stack": allowed_drift("tap-stack")}
+    # ... and API Gateway's account setting still names a role that exists.
+    deployment.client("iam").get_role(RoleName=account_role_name(deployment))
+
+
 # Last: destroy ----------------------------------------------------------------------------------
 
 
-def test_destroy_leaves_an_empty_state(deployment: LocalDeployment) -> None:
-    tear_down(deployment)
-    assert deployment.terraform.state_addresses() == []
+def test_destroy_leaves_both_states_empty(deployment: LocalDeployment) -> None:
+    tear_down(deployment)  # tap-stack, then tap-account
+    assert {stack.stack: stack.state_addresses() for stack in deployment.stacks()} == {
+        ACCOUNT_STACK_NAME: [],
+        "tap-stack": [],
+    }
+    iam = deployment.client("iam")
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.get_role(RoleName=f"referral-api-gateway-logs-{REGION}")
