@@ -19,7 +19,11 @@ from stacks.lambda_package import zip_entries
 
 SHARED_PACKAGE = "referrals"
 BASELINE = "boto3"
-HANDLERS = {"reward calculator": "reward_calculator", "payout processor": "payout_processor"}
+HANDLERS = {
+    "reward calculator": "reward_calculator",
+    "payout processor": "payout_processor",
+    "event relay": "event_relay",
+}
 # What the stack gives each function, as far as anything reads it at import.
 FUNCTION_ENVIRONMENT = {
     "REGION": "us-east-1",

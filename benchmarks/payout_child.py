@@ -1,6 +1,6 @@
 """Child process of the payout benchmark: pays November's rewards once and prints what it cost.
 
-`python -m benchmarks.payout_child REFERRAL_TABLE IDEMPOTENCY_TABLE BUCKET TOPIC_ARN [--trace-memory]`
+`python -m benchmarks.payout_child REFERRAL_TABLE IDEMPOTENCY_TABLE BUCKET [--trace-memory]`
 with AWS_ENDPOINT_URL at the emulator. A process of its own, so its memory is the payout's and
 not the emulator's. The run is the one the tests drive (referrals.payout_run.run_payout with the
 real DynamoDB store and a fixed clock); it prints one JSON object.
@@ -75,11 +75,11 @@ def pay_once(resources: PayoutResources, trace_memory: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    for name in ("referral_table", "idempotency_table", "reports_bucket", "topic_arn"):
+    for name in ("referral_table", "idempotency_table", "reports_bucket"):
         parser.add_argument(name)
     parser.add_argument("--trace-memory", action="store_true")
     args = parser.parse_args()
-    resources = PayoutResources(args.referral_table, args.idempotency_table, args.reports_bucket, args.topic_arn)
+    resources = PayoutResources(args.referral_table, args.idempotency_table, args.reports_bucket)
     print(json.dumps(pay_once(resources, args.trace_memory)))
 
 

@@ -108,7 +108,6 @@ def _seed(tables: tuple[str, str], pending: int, referrers: int, backend: Any) -
     _create_idempotency_table(dynamodb, idempotency_table)
     bucket = f"payout-reports-bench-{pending}"
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
-    topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name=f"bench-{pending}")["TopicArn"]
     rewards = november_rewards(pending, referrers)
     history = november_rewards(pending * HISTORY_PER_PENDING, referrers, start_ms=HISTORY_START_MS)
     with pytest.MonkeyPatch.context() as patch:
@@ -116,7 +115,7 @@ def _seed(tables: tuple[str, str], pending: int, referrers: int, backend: Any) -
         # backend instead (same items, same checks): 17 s instead of 70 s for 110,000 items.
         patch.setattr(test_payout_support, "boto3", SimpleNamespace(client=lambda *_, **__: _BackendWriter(backend)))
         seed(referral_table, pending=rewards, paid=history, profiles=sorted(expected_totals(rewards)))
-    return [referral_table, idempotency_table, bucket, topic_arn]
+    return [referral_table, idempotency_table, bucket]
 
 
 class _BackendWriter:

@@ -1,5 +1,8 @@
 """Section 3: AWS calls per successful signup, alone and with 20 signups for one referrer at once.
 
+The reward function's calls only: the notification is the stream relay's work, on its own
+function, after the commit (no call on the signup's path).
+
 Against moto in this process, serialised with a lock as tests/lambdas/test_reward_concurrency.py
 does (moto's backends are not thread-safe; one request at a time is also how a single DynamoDB
 item serialises writes). Calls are counted by botocore's before-call event (tests/lambdas/

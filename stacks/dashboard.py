@@ -24,6 +24,8 @@ class DashboardSubjects:
     metrics_namespace: str
     metrics_service: str  # the reward calculator's Powertools service
     payout_service: str
+    relay_name: str  # the event relay function
+    relay_service: str
 
 
 def metric_widget(title: str, metrics: list[list], stat: str = "Sum", region: str = "") -> dict:
@@ -98,8 +100,16 @@ def dashboard_widgets(s: DashboardSubjects) -> list[dict]:
     service = ["service", s.metrics_service]
     widgets.append(
         metric_widget(
-            "Signups, rewards and notification failures",
-            [[s.metrics_namespace, name, *service] for name in ("Signups", "Enrolments", "NotificationFailures")],
+            "Signups and enrolments", [[s.metrics_namespace, name, *service] for name in ("Signups", "Enrolments")]
+        )
+    )
+    widgets.append(
+        metric_widget(
+            "Event relay: events published, stream iterator age (max, ms)",
+            [
+                [s.metrics_namespace, "EventsPublished", "service", s.relay_service],
+                ["AWS/Lambda", "IteratorAge", "FunctionName", s.relay_name, {"stat": "Maximum", "yAxis": "right"}],
+            ],
         )
     )
     payout = ["service", s.payout_service]

@@ -1,4 +1,4 @@
-"""Messages out of the system: the reward notification topic and the payout dead-letter queues."""
+"""Messages out of the system: the reward notification topic and the dead-letter queues."""
 
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
@@ -32,6 +32,8 @@ class Messaging(Construct):
         self.payout_dlq = self._queue("payout-dlq", f"payout-processing-dlq-{suffix}", kms_key_arn, config)
         # Schedules that Scheduler could not deliver to the function land here.
         self.schedule_dlq = self._queue("schedule-dlq", f"payout-schedule-dlq-{suffix}", kms_key_arn, config)
+        # Stream batches the event relay could not publish (their shard and sequence numbers) land here.
+        self.relay_dlq = self._queue("relay-dlq", f"event-relay-dlq-{suffix}", kms_key_arn, config)
 
     def _queue(self, id_: str, name: str, kms_key_arn: str, config: StackConfig) -> SqsQueue:
         queue = SqsQueue(

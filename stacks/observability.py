@@ -14,6 +14,7 @@ from stacks.dashboard import DashboardSubjects, dashboard_body
 from stacks.policies import Account, ops_topic_policy
 
 API_5XX_RATE_THRESHOLD = 0.05  # 5XXError's Average is the share of requests that failed
+RELAY_ITERATOR_AGE_THRESHOLD_MS = 300_000  # records wait about a second normally (batching window)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def alarm_specs(s: DashboardSubjects, suffix: str) -> list[AlarmSpec]:
                 metric="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": queue},
                 statistic="Maximum",
-                description=f"{queue} holds failed payout deliveries",
+                description=f"{queue} holds failed deliveries (README: Letting people in)",
             )
         )
     specs.append(
@@ -125,11 +126,13 @@ def alarm_specs(s: DashboardSubjects, suffix: str) -> list[AlarmSpec]:
     )
     specs.append(
         AlarmSpec(
-            name=f"reward-notification-failures-{suffix}",
-            namespace=s.metrics_namespace,
-            metric="NotificationFailures",
-            dimensions={"service": s.metrics_service},
-            description="Reward notifications failed to publish (re-sent on the signup's identical retry)",
+            name=f"{s.relay_name}-iterator-age",
+            namespace="AWS/Lambda",
+            metric="IteratorAge",
+            dimensions={"FunctionName": s.relay_name},
+            statistic="Maximum",
+            threshold=RELAY_ITERATOR_AGE_THRESHOLD_MS,
+            description="The event relay is more than 5 minutes behind the table streams: notifications are late",
         )
     )
     specs.append(

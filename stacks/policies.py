@@ -33,6 +33,7 @@ KEY_ADMINISTRATION = [
 # What a person reading a dead-letter queue needs: look, take a message, put it back or delete it.
 DLQ_READING = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
 TABLE_READING = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
+STREAM_READING = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 
 
 @dataclass(frozen=True)
@@ -66,19 +67,21 @@ def function_logging_statements(log_group_arn: str) -> list[dict]:
     ]
 
 
-def reward_function_statements(table_arn: str, topic_arn: str) -> list[dict]:
-    """What the reward calculator's code calls (tests/stack/test_least_privilege.py compares)."""
+def reward_function_statements(table_arn: str) -> list[dict]:
+    """What the reward calculator's code calls (tests/stack/test_least_privilege.py compares).
+
+    No SNS: the committed referral is the event, published by the relay from the table's stream.
+    """
     return [
-        # Referrer lookups, enrolment, and the signup transaction (a Put of the new profile and
-        # referral, an Update of the referrer's counters); UpdateItem also marks a failed notification.
+        # Referrer lookups, enrolment, the signup queue ticket, and the signup transaction (a Put
+        # of the new profile and referral, an Update of the referrer's counters).
         allow("ReadAndRecordReferrals", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [table_arn]),
         allow("ReferrerStatistics", ["dynamodb:Query"], [f"{table_arn}/index/{REFERRER_INDEX}"]),
-        allow("PublishRewards", ["sns:Publish"], [topic_arn]),
     ]
 
 
 def payout_function_statements(
-    table_arn: str, idempotency_table_arn: str, bucket_arn: str, topic_arn: str, dead_letter_arn: str
+    table_arn: str, idempotency_table_arn: str, bucket_arn: str, dead_letter_arn: str
 ) -> list[dict]:
     """What the payout processor's code calls, plus the dead-letter queue Lambda writes with its role."""
     return [
@@ -92,9 +95,21 @@ def payout_function_statements(
         # Lease and completion are conditional updates; the deadline check reads the run's status.
         allow("RecordPayoutRuns", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [idempotency_table_arn]),
         allow("WriteReports", ["s3:PutObject"], [f"{bucket_arn}/{REPORTS_PREFIX}*"]),
-        allow("PublishPayouts", ["sns:Publish"], [topic_arn]),
         # Lambda sends failed asynchronous runs to the dead-letter queue with this role.
         allow("DeadLetterFailedRuns", ["sqs:SendMessage"], [dead_letter_arn]),
+    ]
+
+
+def relay_function_statements(table_arns: Sequence[str], topic_arn: str, dead_letter_arn: str) -> list[dict]:
+    """The event relay publishes; Lambda reads the streams and fills its DLQ with the same role."""
+    return [
+        allow("PublishCommittedChanges", ["sns:Publish"], [topic_arn]),
+        # Lambda's event source mappings poll the streams with the function's role.
+        allow("ReadTableStreams", STREAM_READING, [f"{arn}/stream/*" for arn in table_arns]),
+        # ListStreams has no resource-level permission (IAM's reference: resource "*").
+        allow("FindTableStreams", ["dynamodb:ListStreams"], ["*"]),
+        # A batch that keeps failing is recorded in the relay's DLQ (the mapping's on-failure destination).
+        allow("RecordUndeliveredBatches", ["sqs:SendMessage"], [dead_letter_arn]),
     ]
 
 
@@ -121,14 +136,16 @@ def report_reader_statements(account: Account, bucket_arn: str, key_arn: str) ->
 
 
 def operator_statements(
-    account: Account, queue_arns: Sequence[str], table_arns: Sequence[str], payout_function_arn: str, key_arn: str
+    account: Account, queue_arns: Sequence[str], table_arns: Sequence[str], function_arns: Sequence[str], key_arn: str
 ) -> list[dict]:
-    """On-call: read the dead-letter queues, redrive a payout, read the tables; change no data."""
+    """On-call: read the dead-letter queues, redrive, read the tables and their streams; change no data."""
     return [
         allow("ReadDeadLetterQueues", DLQ_READING, list(queue_arns)),
-        # A failed payout event is redriven by invoking the payout function with the message body.
-        allow("RedrivePayoutEvents", ["lambda:InvokeFunction"], [payout_function_arn]),
+        # A failed payout event is redriven by invoking the payout function with the message body;
+        # a failed relay batch by reading its records from the stream and invoking the relay.
+        allow("Redrive", ["lambda:InvokeFunction"], list(function_arns)),
         allow("ReadTables", TABLE_READING, [*table_arns, *(f"{arn}/index/*" for arn in table_arns)]),
+        allow("ReadTableStreams", STREAM_READING, [f"{arn}/stream/*" for arn in table_arns]),
         {
             **allow("DecryptThroughQueuesAndTables", ["kms:Decrypt", "kms:DescribeKey"], [key_arn]),
             "Condition": {"StringEquals": {"kms:ViaService": [account.via("sqs"), account.via("dynamodb")]}},

@@ -38,6 +38,7 @@ from stacks.config import StackConfig
 from stacks.data_names import PAYOUT_INDEX, PAYOUT_PROJECTION, PENDING_REWARDS_INDEX, REFERRER_INDEX
 from stacks.policies import reports_bucket_policy
 
+STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 REPORT_GLACIER_AFTER_DAYS = 90
 NONCURRENT_VERSIONS_KEPT_DAYS = 30
 ABORT_MULTIPART_AFTER_DAYS = 7
@@ -87,6 +88,9 @@ class Storage(Construct):
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arn),
             deletion_protection_enabled=config.deletion_protection,
+            # The outbox: every committed change, before and after, for the event relay.
+            stream_enabled=True,
+            stream_view_type=STREAM_VIEW,
         )
         self.idempotency_table = DynamodbTable(
             self,
@@ -99,6 +103,8 @@ class Storage(Construct):
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=kms_key_arn),
             deletion_protection_enabled=config.deletion_protection,
+            stream_enabled=True,
+            stream_view_type=STREAM_VIEW,
         )
         self.reports_bucket = self._reports_bucket(config, kms_key_arn)
 

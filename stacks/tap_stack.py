@@ -10,6 +10,7 @@ from stacks.config import StackConfig
 from stacks.dashboard import DashboardSubjects
 from stacks.deployment_account import deployment_account
 from stacks.encryption import EncryptionKey
+from stacks.event_relay import StreamRelay
 from stacks.functions import FunctionSpec, PythonFunction, execution_role, log_group_name
 from stacks.layers import insights_layer_arn, powertools_layer_arn
 from stacks.local_emulator import local_provider_settings
@@ -21,6 +22,7 @@ from stacks.policies import (
     key_policy,
     operator_statements,
     payout_function_statements,
+    relay_function_statements,
     report_reader_statements,
     reward_function_statements,
 )
@@ -31,8 +33,10 @@ from stacks.waf import ApiFirewall, waf_log_group_name
 METRICS_NAMESPACE = "ReferralProgram"
 REWARD_SERVICE = "reward-calculator"
 PAYOUT_SERVICE = "payout-processor"
+RELAY_SERVICE = "event-relay"
 PAYOUT_ASYNC_RETRIES = 2  # Lambda's maximum; each retry resumes the same payout
 PAYOUT_MAX_EVENT_AGE_SECONDS = 3600
+RELAY_TIMEOUT_SECONDS = 60  # a batch of 100 records is at most 100 publishes
 
 
 class TapStack(TerraformStack):
@@ -51,27 +55,36 @@ class TapStack(TerraformStack):
         account = deployment_account(self, config.region)
 
         reward_name, payout_name = f"reward-calculation-{suffix}", f"payout-processing-{suffix}"
+        relay_name = f"event-relay-{suffix}"
         api_name = f"referral-api-{suffix}"
         subjects = DashboardSubjects(
             region=config.region,
             api_name=api_name,
             stage_name=suffix,
-            function_names=[reward_name, payout_name],
+            function_names=[reward_name, payout_name, relay_name],
             table_names=[f"referral-tracking-{suffix}", f"payout-idempotency-{suffix}"],
-            queue_names=[f"payout-processing-dlq-{suffix}", f"payout-schedule-dlq-{suffix}"],
+            queue_names=[
+                f"payout-processing-dlq-{suffix}",
+                f"payout-schedule-dlq-{suffix}",
+                f"event-relay-dlq-{suffix}",
+            ],
             metrics_namespace=METRICS_NAMESPACE,
             metrics_service=REWARD_SERVICE,
             payout_service=PAYOUT_SERVICE,
+            relay_name=relay_name,
+            relay_service=RELAY_SERVICE,
         )
         reward_role = execution_role(self, "reward-calculator-role", reward_name)
         payout_role = execution_role(self, "payout-processor-role", payout_name)
+        relay_role = execution_role(self, "event-relay-role", relay_name)
         schedule_role = scheduler_role(self, "payout-scheduler-role", suffix)
-        log_groups = [log_group_name(reward_name), log_group_name(payout_name), access_log_group_name(api_name)]
+        log_groups = [log_group_name(name) for name in (reward_name, payout_name, relay_name)]
+        log_groups.append(access_log_group_name(api_name))
         if config.waf_enabled and not config.is_local:
             log_groups.append(waf_log_group_name(config))
         policy = key_policy(
             account,
-            service_roles=[reward_role.arn, payout_role.arn, schedule_role.arn],
+            service_roles=[reward_role.arn, payout_role.arn, relay_role.arn, schedule_role.arn],
             log_group_names=log_groups,
             alarm_arns=alarm_arns(account, alarm_specs(subjects, suffix)),
             reports_bucket_prefix=reports_bucket_prefix(suffix),
@@ -87,7 +100,6 @@ class TapStack(TerraformStack):
         table, topic = storage.referral_table, messaging.reward_topic
         reward_environment = {
             "REFERRAL_TABLE_NAME": table.name,
-            "SNS_TOPIC_ARN": topic.arn,
             "REGION": config.region,
             "POWERTOOLS_SERVICE_NAME": REWARD_SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -107,7 +119,7 @@ class TapStack(TerraformStack):
                 log_retention_days=config.log_retention_days,
                 kms_key_arn=key.arn,
                 environment=reward_environment,
-                statements=reward_function_statements(table.arn, topic.arn),
+                statements=reward_function_statements(table.arn),
             ),
         )
         payout = PythonFunction(
@@ -131,7 +143,6 @@ class TapStack(TerraformStack):
                     "IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.name,
                     "REPORTS_BUCKET_NAME": storage.reports_bucket.bucket,
                     "REPORTS_KMS_KEY_ARN": key.arn,
-                    "SNS_TOPIC_ARN": topic.arn,
                     "REGION": config.region,
                     "POWERTOOLS_SERVICE_NAME": PAYOUT_SERVICE,
                     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -140,10 +151,40 @@ class TapStack(TerraformStack):
                     table.arn,
                     storage.idempotency_table.arn,
                     storage.reports_bucket.arn,
-                    topic.arn,
                     messaging.payout_dlq.arn,
                 ),
             ),
+        )
+        relay = PythonFunction(
+            self,
+            "event-relay",
+            FunctionSpec(
+                name=relay_name,
+                package="event_relay",
+                role=relay_role,
+                timeout=RELAY_TIMEOUT_SECONDS,
+                memory_size=256,
+                layers=layers,
+                log_retention_days=config.log_retention_days,
+                kms_key_arn=key.arn,
+                environment={
+                    "SNS_TOPIC_ARN": topic.arn,
+                    "REGION": config.region,
+                    "POWERTOOLS_SERVICE_NAME": RELAY_SERVICE,
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                },
+                statements=relay_function_statements(
+                    [table.arn, storage.idempotency_table.arn], topic.arn, messaging.relay_dlq.arn
+                ),
+            ),
+        )
+        # The transactional outbox: every committed change is read from the streams and published.
+        StreamRelay(
+            self,
+            "outbox",
+            tables=[table, storage.idempotency_table],
+            relay=relay.function,
+            dead_letter_queue=messaging.relay_dlq,
         )
         api = ReferralApi(self, "api", config, reward.function, key.arn)
         # WAF cannot be emulated locally; everywhere else it is on unless switched off.
@@ -163,7 +204,7 @@ class TapStack(TerraformStack):
             account=account,
             storage=storage,
             messaging=messaging,
-            payout_function_arn=payout.function.arn,
+            redrivable_function_arns=[payout.function.arn, relay.function.arn],
             key_arn=key.arn,
         )
 
@@ -177,8 +218,10 @@ class TapStack(TerraformStack):
             "sns-topic": topic.arn,
             "reward-calc-lambda-name": reward.function.function_name,
             "payout-lambda-name": payout.function.function_name,
+            "event-relay-lambda-name": relay.function.function_name,
             "dlq-url": messaging.payout_dlq.url,
             "schedule-dlq-url": messaging.schedule_dlq.url,
+            "relay-dlq-url": messaging.relay_dlq.url,
             "ops-topic-arn": observability.ops_topic.arn,
             "kms-key-arn": key.arn,
             **people,
@@ -197,7 +240,7 @@ class TapStack(TerraformStack):
         account: Account,
         storage: Storage,
         messaging: Messaging,
-        payout_function_arn: str,
+        redrivable_function_arns: list[str],
         key_arn: str,
     ) -> dict[str, str]:
         """Managed policies for the configured people's roles; their ARNs as outputs."""
@@ -222,9 +265,9 @@ class TapStack(TerraformStack):
                 description="Read and redrive the dead-letter queues, read the tables (OPERATOR_ROLE_ARNS)",
                 statements=operator_statements(
                     account,
-                    [messaging.payout_dlq.arn, messaging.schedule_dlq.arn],
+                    [messaging.payout_dlq.arn, messaging.schedule_dlq.arn, messaging.relay_dlq.arn],
                     [storage.referral_table.arn, storage.idempotency_table.arn],
-                    payout_function_arn,
+                    redrivable_function_arns,
                     key_arn,
                 ),
                 role_arns=config.operator_role_arns,

@@ -1,7 +1,8 @@
 """Monthly payout Lambda: parse the event, run the payout (exactly once), return its summary.
 
 Errors raise on purpose: Lambda's asynchronous retries resume an unfinished payout, and the DLQ
-and error alarm see one that keeps failing. An invalid event raises before any AWS call.
+and error alarm see one that keeps failing. An invalid event raises before any AWS call. It
+publishes nothing: the run record becoming completed is the event the stream relay publishes.
 """
 
 import time
@@ -56,5 +57,5 @@ def _record_metrics(outcome: PayoutOutcome) -> None:
     if summary is None:
         return
     metrics.add_metric(name="RewardsPaid", unit=MetricUnit.Count, value=summary.rewards_paid)
-    # A metric is a float by nature; the exact amount is in the report and the notification.
+    # A metric is a float by nature; the exact amount is in the report and the run record.
     metrics.add_metric(name="PayoutAmount", unit=MetricUnit.NoUnit, value=float(summary.total_amount))

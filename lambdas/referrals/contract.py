@@ -43,13 +43,17 @@ PAYOUT_PROJECTION = (REFERRER_ID, REWARD_AMOUNT)
 # Idempotency table.
 IDEMPOTENCY_KEY = "idempotency_key"
 TTL = "ttl"
+# Payout run record (key payout-YYYY-MM): its STATUS, and the summary map the completing update
+# stores, from which the stream relay writes the payout.completed message.
+RUN_IN_PROGRESS = "in_progress"
+RUN_COMPLETED = "completed"
+RUN_SUMMARY = "summary"
 
 # Reward calculator
 # Referral item attributes besides the ones above.
 EMAIL = "email"
 SIGNUP_DATE = "signup_date"  # ISO-8601 UTC
 REFERRAL_NUMBER = "referral_number"  # the referrer's referral_count after this referral
-NOTIFICATION_FAILED = "notification_failed"  # set when the reward's SNS publish failed
 
 # Profile attributes of a user who signed up with a code: who referred them and the
 # REFERRAL_TIMESTAMP of their referral item, so an identical retry finds it with one GetItem.
@@ -63,7 +67,8 @@ SIGNUP_TICKETS = "signup_tickets"
 LAST_TICKET_AT = "last_ticket_at"
 SERVED_TICKET = "served_ticket"
 
-# Reward notification (SNS): message "type" and the message attribute carrying it.
+# Notifications (SNS, published by the stream relay, referrals/outbox_events.py): message "type"
+# and the message attribute carrying it.
 EVENT_TYPE_ATTRIBUTE = "event_type"
 REFERRAL_REWARDED = "referral.rewarded"
 

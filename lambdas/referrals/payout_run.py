@@ -1,4 +1,4 @@
-"""The monthly payout use case: lease the run, claim pending rewards, report, notify, complete.
+"""The monthly payout use case: lease the run, claim pending rewards, report, complete.
 
 Exactly once, across crashes and concurrent invocations:
 - One run record per payout id carries a lease. Only the lease holder claims rewards; a completed
@@ -7,8 +7,11 @@ Exactly once, across crashes and concurrent invocations:
   and none can land in two payouts.
 - A resumed run starts by reading what earlier invocations of the same payout already claimed
   (the payout index), then claims whatever is still pending before the stored cutoff. The totals,
-  the report bytes and the notification are therefore the same however often the run was
+  the report bytes and the summary are therefore the same however often the run was
   interrupted.
+- The run record becomes completed once, in one conditional write that stores the summary. That
+  change is the payout.completed event: the stream relay publishes it (referrals/outbox_events.py),
+  so no crash can publish it twice or lose it.
 """
 
 import logging
@@ -20,7 +23,7 @@ from typing import NamedTuple, Protocol, TypeVar
 
 from referrals.payout_event import PayoutRequest
 from referrals.payout_report import render_report, report_key
-from referrals.payout_summary import PayoutOutcome, PayoutStatus, PayoutSummary, completed_message
+from referrals.payout_summary import PayoutOutcome, PayoutStatus, PayoutSummary
 from referrals.payout_totals import PayoutTotals, ReferrerTotal
 
 logger = logging.getLogger(__name__)
@@ -35,8 +38,8 @@ LEASE_MARGIN_SECONDS = 30
 # next invocation must see every claim the released one made (DynamoDB propagates to a GSI
 # within about a second in normal operation).
 RELEASE_SETTLE_SECONDS = 10
-# Stop starting new writes when less time than this is left: enough for the report, the
-# notification and releasing the lease, which all happen after the last claim.
+# Stop starting new writes when less time than this is left: enough for the report, completing
+# the run record and releasing the lease, which all happen after the last claim.
 TIME_MARGIN_MS = 30_000
 RECORD_TTL_SECONDS = 2 * 366 * 86_400
 
@@ -85,7 +88,6 @@ class PayoutStore(Protocol):
     def claim(self, rewards: Sequence[Reward], payout_id: str, paid_at_ms: int) -> Sequence[Reward]: ...
     def credit_referrers(self, totals: Sequence[ReferrerTotal], payout_id: str) -> int: ...
     def put_report(self, key: str, body: bytes) -> str: ...
-    def publish_completed(self, message: dict) -> None: ...
 
 
 class Invocation(NamedTuple):
@@ -181,9 +183,7 @@ def _pay(
         rewards_paid=totals.reward_count,
         report_location=location,
     )
-    # Published before the run is marked completed: a crash in between republishes the same
-    # message on the rerun, which subscribers drop by payoutId. The other order could lose it.
-    store.publish_completed(completed_message(summary))
+    # The one write that completes the payout; its change on the stream is the notification.
     store.complete_run(summary, owner, int(invocation.clock()))
     logger.info("payout completed", extra={"total_amount": str(summary.total_amount)})
     return summary

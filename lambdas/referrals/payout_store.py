@@ -1,6 +1,8 @@
-"""The payout's only contact with AWS: the run record, the reward indexes, the report bucket, the topic.
+"""The payout's only contact with AWS: the run record, the reward indexes and the report bucket.
 
-Implements payout_run.PayoutStore with DynamoDB, S3 and SNS clients from aws_clients.
+Implements payout_run.PayoutStore with DynamoDB and S3 clients from aws_clients. The payout
+publishes nothing itself: completing the run record is its event, which the stream relay turns
+into the payout.completed message (referrals/outbox_events.py).
 """
 
 import logging
@@ -18,7 +20,6 @@ from botocore.exceptions import ClientError
 from referrals import contract as c
 from referrals import exact_json
 from referrals.aws_clients import client
-from referrals.money import cents
 from referrals.payout_event import PayoutRequest
 from referrals.payout_run import (
     Acquired,
@@ -28,15 +29,15 @@ from referrals.payout_run import (
     PayoutLeaseLost,
     Reward,
 )
-from referrals.payout_summary import PayoutSummary
+from referrals.payout_summary import PayoutSummary, summary_from_record, summary_record
 from referrals.payout_totals import ReferrerTotal, payable_amount
 
 logger = logging.getLogger(__name__)
 
 Item = dict[str, Any]  # DynamoDB's attribute-value format, as the low-level client speaks it
 
-RUN_IN_PROGRESS = "in_progress"
-RUN_COMPLETED = "completed"
+RUN_IN_PROGRESS = c.RUN_IN_PROGRESS
+RUN_COMPLETED = c.RUN_COMPLETED
 # Taking a run over: no record yet, or one that is not completed and whose lease has lapsed. A
 # record without a lease (say a "failed" one left by the old implementation) never blocks a run.
 ACQUIRE_CONDITION = (
@@ -62,7 +63,6 @@ class PayoutResources:
     referral_table: str
     idempotency_table: str
     reports_bucket: str
-    topic_arn: str
     reports_kms_key_arn: str | None = None  # None: the bucket's SSE-S3 (AES256)
 
     @classmethod
@@ -71,7 +71,6 @@ class PayoutResources:
             referral_table=os.environ["REFERRAL_TABLE_NAME"],
             idempotency_table=os.environ["IDEMPOTENCY_TABLE_NAME"],
             reports_bucket=os.environ["REPORTS_BUCKET_NAME"],
-            topic_arn=os.environ["SNS_TOPIC_ARN"],
             reports_kms_key_arn=os.environ.get("REPORTS_KMS_KEY_ARN") or None,
         )
 
@@ -93,7 +92,6 @@ class DynamoPayoutStore:
         self._sleep = sleep
         self._dynamodb = client("dynamodb")
         self._s3 = client("s3")
-        self._sns = client("sns")
 
     # Run record -------------------------------------------------------------------------------
 
@@ -155,9 +153,11 @@ class DynamoPayoutStore:
         completed = self._update_owned_run(
             summary.payout_id,
             owner,
-            "SET #status = :completed, summary = :summary, completed_at = :now, completed_by = :owner,"
+            # The summary holds every field of the payout.completed message, so this one update
+            # is the whole event the stream relay publishes.
+            f"SET #status = :completed, {c.RUN_SUMMARY} = :summary, completed_at = :now, completed_by = :owner,"
             " updated_at = :now REMOVE lease_owner, lease_expires_at",
-            {":completed": _s(RUN_COMPLETED), ":summary": {"M": _summary_record(summary)}, ":now": _n(now)},
+            {":completed": _s(RUN_COMPLETED), ":summary": {"M": _summary_item(summary)}, ":now": _n(now)},
             # botocore may resend this update after a lost answer; the resend finds the run
             # completed by this owner, and that is success, not a lost lease.
             also_if="#status = :completed AND completed_by = :owner",
@@ -258,7 +258,7 @@ class DynamoPayoutStore:
             logger.warning("referrer profiles missing; paid_total not recorded", extra={"referrers": missing})
         return len(result.applied)
 
-    # Report and notification ------------------------------------------------------------------
+    # Report -----------------------------------------------------------------------------------
 
     def put_report(self, key: str, body: bytes) -> str:
         bucket = self._resources.reports_bucket
@@ -270,13 +270,6 @@ class DynamoPayoutStore:
         )
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/csv", **encryption)
         return f"s3://{bucket}/{key}"
-
-    def publish_completed(self, message: dict) -> None:
-        self._sns.publish(
-            TopicArn=self._resources.topic_arn,
-            Message=exact_json.dumps(message),
-            MessageAttributes={"event_type": {"DataType": "String", "StringValue": message["type"]}},
-        )
 
     # Helpers ----------------------------------------------------------------------------------
 
@@ -361,7 +354,7 @@ def _refusal(item: Item | None, lease: Lease) -> Acquired | AlreadyCompleted | H
     if not item:
         raise RuntimeError("run record refused the lease but returned no record")
     if item[c.STATUS]["S"] == RUN_COMPLETED:
-        return AlreadyCompleted(_summary_from_record(item["summary"]["M"]))
+        return AlreadyCompleted(_summary_from_item(item[c.RUN_SUMMARY]["M"]))
     owner = item["lease_owner"]["S"]
     if owner == lease.owner:
         # botocore retried this very request after its first answer was lost: the lease is ours.
@@ -369,26 +362,13 @@ def _refusal(item: Item | None, lease: Lease) -> Acquired | AlreadyCompleted | H
     return HeldElsewhere(owner=owner, lease_expires_at=int(item["lease_expires_at"]["N"]))
 
 
-def _summary_record(summary: PayoutSummary) -> Item:
-    return {
-        "payoutId": _s(summary.payout_id),
-        "payoutMonth": _s(summary.month),
-        "totalReferrers": _n(summary.total_referrers),
-        "totalAmount": _n(summary.total_amount),
-        "rewardsPaid": _n(summary.rewards_paid),
-        "reportLocation": _s(summary.report_location),
-    }
+def _summary_item(summary: PayoutSummary) -> Item:
+    return {name: _s(value) if isinstance(value, str) else _n(value) for name, value in summary_record(summary).items()}
 
 
-def _summary_from_record(record: Item) -> PayoutSummary:
-    return PayoutSummary(
-        payout_id=record["payoutId"]["S"],
-        month=record["payoutMonth"]["S"],
-        total_referrers=int(record["totalReferrers"]["N"]),
-        # DynamoDB drops trailing zeros (12.50 -> 12.5); the summary always shows two places.
-        total_amount=cents(Decimal(record["totalAmount"]["N"])),
-        rewards_paid=int(record["rewardsPaid"]["N"]),
-        report_location=record["reportLocation"]["S"],
+def _summary_from_item(item: Item) -> PayoutSummary:
+    return summary_from_record(
+        {name: value["S"] if "S" in value else Decimal(value["N"]) for name, value in item.items()}
     )
 
 

@@ -1,10 +1,12 @@
 """What a payout reports: the stored summary, the SNS notification and the handler's response."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from referrals.money import two_places
+from referrals.money import cents, two_places
 
 COMPLETED_EVENT_TYPE = "payout.completed"
 
@@ -33,8 +35,33 @@ class PayoutOutcome:
     summary: PayoutSummary | None = None  # None only while in progress elsewhere
 
 
+def summary_record(summary: PayoutSummary) -> dict[str, str | int | Decimal]:
+    """The summary as the run record stores it (a map), with everything the notification needs."""
+    return {
+        "payoutId": summary.payout_id,
+        "payoutMonth": summary.month,
+        "totalReferrers": summary.total_referrers,
+        "totalAmount": summary.total_amount,
+        "rewardsPaid": summary.rewards_paid,
+        "reportLocation": summary.report_location,
+    }
+
+
+def summary_from_record(record: Mapping[str, Any]) -> PayoutSummary:
+    """The summary back from its stored map (plain values, numbers as Decimal or int)."""
+    return PayoutSummary(
+        payout_id=str(record["payoutId"]),
+        month=str(record["payoutMonth"]),
+        total_referrers=int(record["totalReferrers"]),
+        # DynamoDB drops trailing zeros (12.50 -> 12.5); the summary always shows two places.
+        total_amount=cents(Decimal(record["totalAmount"])),
+        rewards_paid=int(record["rewardsPaid"]),
+        report_location=str(record["reportLocation"]),
+    )
+
+
 def completed_message(summary: PayoutSummary) -> dict:
-    """The payout.completed notification; payoutId lets subscribers drop a repeated message."""
+    """The payout.completed notification body, without its eventId (see outbox_events)."""
     return {
         "type": COMPLETED_EVENT_TYPE,
         "payoutId": summary.payout_id,

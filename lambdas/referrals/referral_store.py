@@ -1,6 +1,8 @@
-"""The reward calculator's storage: the referral table (DynamoDB) and the reward topic (SNS).
+"""The reward calculator's storage: the referral table (DynamoDB).
 
-The only module of the signup path that makes AWS calls. Every conditional write asks for
+The only module of the signup path that makes AWS calls. It publishes nothing: the referral item
+that the signup transaction creates is the event, which the stream relay publishes
+(outbox_events.py), so the happy path is two calls. Every conditional write asks for
 ReturnValuesOnConditionCheckFailure=ALL_OLD, so a failed condition already carries the stored
 item: a counter that moved, or the profile of a user who had signed up, costs no extra read.
 """
@@ -33,7 +35,6 @@ TICKET_RETRY_SECONDS = 0.005
 @dataclass(frozen=True)
 class DynamoReferralStore:
     table_name: str
-    topic_arn: str
 
     def get_profile(self, user_id: str) -> Profile | None:
         item = self._get(user_id, c.PROFILE_TIMESTAMP)
@@ -101,27 +102,6 @@ class DynamoReferralStore:
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None:
         item = self._get(user_id, timestamp_ms)
         return None if item is None else _referral(item)
-
-    def publish_reward(self, referral: Referral) -> None:
-        client("sns").publish(
-            TopicArn=self.topic_arn,
-            Message=exact_json.dumps(reward_message(referral)),
-            MessageAttributes={c.EVENT_TYPE_ATTRIBUTE: {"DataType": "String", "StringValue": c.REFERRAL_REWARDED}},
-        )
-
-    def set_notification_failed(self, referral: Referral, failed: bool) -> None:
-        update: dict = {"UpdateExpression": f"REMOVE {c.NOTIFICATION_FAILED}"}
-        if failed:
-            update = {
-                "UpdateExpression": f"SET {c.NOTIFICATION_FAILED} = :yes",
-                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
-            }
-        client("dynamodb").update_item(
-            TableName=self.table_name,
-            Key=_key(referral.user_id, referral.timestamp_ms),
-            ConditionExpression=f"attribute_exists({c.USER_ID})",  # never create a stray item
-            **update,
-        )
 
     def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
         pending = paid = Decimal(0)
@@ -209,17 +189,6 @@ class DynamoReferralStore:
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": ALL_OLD,
         }
-
-
-def reward_message(referral: Referral) -> dict:
-    """The notification body (exact decimals when written with exact_json)."""
-    return {
-        "type": c.REFERRAL_REWARDED,
-        "userId": referral.user_id,
-        "referrerId": referral.referrer_id,
-        "rewardAmount": referral.reward_amount,
-        "referralCount": referral.referral_number,
-    }
 
 
 def _cancellation(error: ClientError) -> CommitOutcome | UserExists | CountChanged:
@@ -311,5 +280,4 @@ def _referral(item: dict) -> Referral:
         signup_date=item[c.SIGNUP_DATE]["S"],
         reward_amount=Decimal(item[c.REWARD_AMOUNT]["N"]),
         referral_number=int(item[c.REFERRAL_NUMBER]["N"]),
-        notification_failed=item.get(c.NOTIFICATION_FAILED, {}).get("BOOL", False),
     )

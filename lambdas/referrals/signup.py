@@ -1,9 +1,11 @@
 """The signup use case: enrol a user, or record a referral and pay its reward exactly once.
 
 Decisions only; storage sits behind the small ReferralStore interface (referral_store.py is the
-DynamoDB/SNS implementation). A referral is one atomic commit guarded by conditions, so retries
+DynamoDB implementation). A referral is one atomic commit guarded by conditions, so retries
 and concurrent signups can neither double-count nor lose a tier: the referrer's counter is
 updated only if it still holds the exact value this signup expects (optimistic concurrency).
+The commit is also the notification: the referral item it creates is the event that the stream
+relay publishes (outbox_events.py), so nothing here sends anything.
 signup_queue.py decides when to commit and on which count, so that simultaneous signups for one
 referrer take turns instead of refusing each other.
 """
@@ -44,7 +46,6 @@ class Referral:
     signup_date: str
     reward_amount: Decimal
     referral_number: int  # the referrer's count after this referral
-    notification_failed: bool = False
 
 
 # What a commit attempt can come back with besides success.
@@ -88,20 +89,9 @@ class ReferralStore(Protocol):
 
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None: ...
 
-    def publish_reward(self, referral: Referral) -> None: ...
-
-    def set_notification_failed(self, referral: Referral, failed: bool) -> None: ...
-
     def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
         """(pending, paid) sums of the referrer's referral items."""
         ...
-
-
-class Notification(Enum):
-    SENT = "sent"
-    FAILED = "failed"  # publish failed; the referral item is marked for re-sending
-    RESENT = "resent"  # an identical retry re-sent a notification that had failed
-    NOT_NEEDED = "not_needed"  # an identical retry whose notification had gone out
 
 
 # Outcomes the handler turns into responses.
@@ -115,8 +105,6 @@ class Enrolled:
 class Rewarded:
     referral: Referral
     is_retry: bool  # an identical retry of a signup that had already been recorded
-    notification: Notification
-    notification_error: str = ""  # what went wrong with the notification or its mark
 
 
 @dataclass(frozen=True)
@@ -194,7 +182,7 @@ class Signups:
             result = self.store.commit_referral(referral, expected_count=count, ticket=ticket.number)
             match result:
                 case CommitOutcome.COMMITTED:
-                    return self._notify(referral, is_retry=False)
+                    return Rewarded(referral, is_retry=False)
                 case UserExists(profile):
                     return self._existing_signup(profile, code)
                 case CountChanged(fresh):
@@ -223,42 +211,7 @@ class Signups:
         referral = self.store.get_referral(profile.user_id, profile.referred_at)
         if referral is None:
             raise LookupError(f"profile {profile.user_id} points at a missing referral item")
-        if not referral.notification_failed:
-            return Rewarded(referral, is_retry=True, notification=Notification.NOT_NEEDED)
-        # The documented re-send path: the identical retry delivers what failed before.
-        return self._notify(referral, is_retry=True)
-
-    def _notify(self, referral: Referral, is_retry: bool) -> Rewarded:
-        try:
-            self.store.publish_reward(referral)
-        # The reward is committed: whatever stops the publish must not turn it into an error
-        # answer (the client would retry a signup that succeeded). Record it for a re-send.
-        except Exception as error:
-            return Rewarded(referral, is_retry, Notification.FAILED, self._mark_failed(referral, error))
-        if referral.notification_failed:
-            return Rewarded(referral, is_retry, Notification.RESENT, self._clear_mark(referral))
-        return Rewarded(referral, is_retry, Notification.SENT)
-
-    def _clear_mark(self, referral: Referral) -> str:
-        """Clear the re-send mark; returns what went wrong, if anything."""
-        try:
-            self.store.set_notification_failed(referral, failed=False)
-        # Sent already: a mark left behind only means one more (duplicate) send on a later retry.
-        except Exception as error:
-            return f"clearing the re-send mark failed: {type(error).__name__}: {error}"
-        return ""
-
-    def _mark_failed(self, referral: Referral, error: Exception) -> str:
-        """Mark the referral for a re-send (unless it already is); returns what went wrong."""
-        message = f"{type(error).__name__}: {error}"
-        if referral.notification_failed:
-            return message
-        try:
-            self.store.set_notification_failed(referral, failed=True)
-        # The NotificationFailures metric and the error log still report the failed publish.
-        except Exception as mark_error:
-            message += f"; marking it for a re-send failed too: {type(mark_error).__name__}: {mark_error}"
-        return message
+        return Rewarded(referral, is_retry=True)
 
     def stats(self, code: str) -> ReferrerStats | None:
         profile = self.store.get_profile(code)

@@ -20,7 +20,6 @@ from referrals.referral_store import DynamoReferralStore
 from referrals.signup import (
     AlreadySignedUp,
     Enrolled,
-    Notification,
     Rewarded,
     SignupOutcome,
     Signups,
@@ -31,8 +30,8 @@ from referrals.tiers import ENV_VAR as TIERS_ENV_VAR
 from referrals.tiers import parse_tiers
 from referrals.validation import ValidationError, parse_id, parse_signup
 
-# The dashboard and the notification alarm select metrics by this service dimension, so it is
-# fixed here rather than taken from POWERTOOLS_SERVICE_NAME.
+# The dashboard selects metrics by this service dimension, so it is fixed here rather than taken
+# from POWERTOOLS_SERVICE_NAME.
 SERVICE = "reward-calculator"
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ReferralProgram")
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -106,18 +105,6 @@ def _rewarded(outcome: Rewarded) -> Response:
         metrics.add_metric(name="Signups", unit=MetricUnit.Count, value=1)
         # A metric, not money: CloudWatch stores doubles, the exact amount is in the table.
         metrics.add_metric(name="RewardAmount", unit=MetricUnit.NoUnit, value=float(referral.reward_amount))
-    if outcome.notification is Notification.FAILED:
-        metrics.add_metric(name="NotificationFailures", unit=MetricUnit.Count, value=1)
-        logger.error(
-            "reward notification failed; the referral is marked for a re-send on an identical retry",
-            extra={"user_id": referral.user_id, "error": outcome.notification_error},
-        )
-    elif outcome.notification is Notification.RESENT:
-        log = logger.warning if outcome.notification_error else logger.info
-        log(
-            "re-sent a reward notification that had failed",
-            extra={"user_id": referral.user_id, "error": outcome.notification_error},
-        )
     body = {
         "message": "referral recorded",
         "rewardAmount": referral.reward_amount,
@@ -146,7 +133,7 @@ def _stats(event: dict) -> Response:
 
 def _signups() -> Signups:
     # Read per invocation (a few dict lookups) so the function follows its environment exactly.
-    store = DynamoReferralStore(os.environ["REFERRAL_TABLE_NAME"], os.environ["SNS_TOPIC_ARN"])
+    store = DynamoReferralStore(os.environ["REFERRAL_TABLE_NAME"])
     return Signups(store, TIERS)
 
 

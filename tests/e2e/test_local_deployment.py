@@ -140,11 +140,7 @@ def test_functions_have_their_code_settings_and_environment(deployment: LocalDep
     payout = deployed_function(deployment, outputs["payout-lambda-name"])
     assert (reward.handler, reward.timeout_seconds, reward.memory_mb) == ("reward_calculator.handler.handler", 30, 512)
     assert (payout.handler, payout.timeout_seconds, payout.memory_mb) == ("payout_processor.handler.handler", 300, 1024)
-    shared = {
-        "REFERRAL_TABLE_NAME": outputs["referral-table-name"],
-        "SNS_TOPIC_ARN": outputs["sns-topic"],
-        "REGION": REGION,
-    }
+    shared = {"REFERRAL_TABLE_NAME": outputs["referral-table-name"], "REGION": REGION}
     assert reward.environment == shared | {
         "POWERTOOLS_SERVICE_NAME": "reward-calculator",
         "POWERTOOLS_METRICS_NAMESPACE": "ReferralProgram",
@@ -160,6 +156,31 @@ def test_functions_have_their_code_settings_and_environment(deployment: LocalDep
     lambda_ = deployment.client("lambda")
     assert lambda_.get_function_configuration(FunctionName=payout.name)["Runtime"] == "python3.12"
     assert lambda_.get_function_concurrency(FunctionName=payout.name)["ReservedConcurrentExecutions"] == 5
+    # Only the event relay knows the topic: the outbox publishes, the functions commit.
+    relay = deployed_function(deployment, outputs["event-relay-lambda-name"])
+    assert relay.handler == "event_relay.handler.handler"
+    assert relay.environment == {
+        "SNS_TOPIC_ARN": outputs["sns-topic"],
+        "REGION": REGION,
+        "POWERTOOLS_SERVICE_NAME": "event-relay",
+        "POWERTOOLS_METRICS_NAMESPACE": "ReferralProgram",
+    }
+
+
+def test_both_table_streams_feed_the_relay(deployment: LocalDeployment) -> None:
+    outputs, lambda_ = deployment.outputs, deployment.client("lambda")
+    mappings = lambda_.list_event_source_mappings(FunctionName=outputs["event-relay-lambda-name"])[
+        "EventSourceMappings"
+    ]
+    dynamodb = deployment.client("dynamodb")
+    streams = {
+        dynamodb.describe_table(TableName=outputs[name])["Table"]["LatestStreamArn"]
+        for name in ("referral-table-name", "idempotency-table-name")
+    }
+    assert {m["EventSourceArn"] for m in mappings} == streams
+    for mapping in mappings:
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(":event-relay-dlq-local")
 
 
 def test_api_routes_go_to_the_reward_function_on_the_stage(deployment: LocalDeployment) -> None:

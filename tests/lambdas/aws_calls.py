@@ -35,9 +35,11 @@ TRANSACTION_ACTIONS = {
     "ConditionCheck": "ConditionCheckItem",
 }
 
-# function ("reward-calculator" / "payout-processor") -> {(IAM action, logical resource)}
+# function ("reward-calculator" / "payout-processor" / "event-relay") -> {(IAM action, logical resource)}
 SESSION_ACTIONS: dict[str, set[tuple[str, str]]] = defaultdict(set)
 SESSION_ERRORS: list[str] = []  # calls that could not be mapped to an IAM action
+# Innermost last: the function that the calls made inside acting_as() blocks are recorded for.
+_ACTING_AS: list[str] = []
 
 
 class InjectedFault(Exception):
@@ -87,14 +89,31 @@ def iam_actions_recorded_for(function: str) -> Iterator[None]:
     def record(model: Any, params: dict, **_: Any) -> None:
         if not _called_from_lambda_code():
             return
+        caller = _ACTING_AS[-1] if _ACTING_AS else function
         try:
-            SESSION_ACTIONS[function].update(iam_actions(model.service_model.endpoint_prefix, model.name, params))
+            SESSION_ACTIONS[caller].update(iam_actions(model.service_model.endpoint_prefix, model.name, params))
         except Exception as error:  # never change the handler's behaviour; report it later
             SESSION_ERRORS.append(f"{function}: {model.name}: {error!r}")
 
     # before-parameter-build sees the API parameters as our code passed them.
     with _hooked(record, unique_id=f"iam-actions-{function}", event="before-parameter-build"):
         yield
+
+
+@contextmanager
+def acting_as(function: str) -> Iterator[None]:
+    """Record the calls made in the block for `function`, whichever test module makes them.
+
+    A relay test runs the reward and payout functions to produce the changes it relays, and a
+    reward or payout test may relay what its function committed: each function's calls must be
+    checked against its own role. Not thread-local on purpose: threads started inside the block
+    (simultaneous signups) act for the same function.
+    """
+    _ACTING_AS.append(function)
+    try:
+        yield
+    finally:
+        _ACTING_AS.pop()
 
 
 @contextmanager

@@ -7,10 +7,15 @@ import pytest
 
 from tests.lambdas.aws_calls import iam_actions_recorded_for
 from tests.lambdas.fake_aws import aws
+from tests.lambdas.relay_api import relay
 
-__all__ = ["aws"]
+__all__ = ["aws", "relay"]
 
-FUNCTION_OF_TEST_MODULE = {"test_reward_": "reward-calculator", "test_payout_": "payout-processor"}
+FUNCTION_OF_TEST_MODULE = {
+    "test_reward_": "reward-calculator",
+    "test_payout_": "payout-processor",
+    "test_relay_": "event-relay",
+}
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""moto-backed AWS for handler tests: the tables, topic and bucket as the stack defines them.
+"""moto-backed AWS for handler tests: the tables (with their streams), topic and bucket as the stack defines them.
 
 The fixture `aws` is registered in conftest.py.
 
@@ -16,6 +16,8 @@ from moto import mock_aws
 from referrals import contract as c
 
 REGION = "us-east-1"
+# Both tables stream every change with both images: the event relay reads them (the outbox).
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ def _create_referral_table(dynamodb, name: str) -> None:
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=STREAM,
         KeySchema=[
             {"AttributeName": c.USER_ID, "KeyType": "HASH"},
             {"AttributeName": c.REFERRAL_TIMESTAMP, "KeyType": "RANGE"},
@@ -74,6 +77,7 @@ def _create_idempotency_table(dynamodb, name: str) -> None:
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
+        StreamSpecification=STREAM,
         KeySchema=[{"AttributeName": c.IDEMPOTENCY_KEY, "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": c.IDEMPOTENCY_KEY, "AttributeType": "S"}],
     )

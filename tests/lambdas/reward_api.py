@@ -4,12 +4,16 @@ import base64
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import pytest
+from moto.core.botocore_stubber import BotocoreStubber
 
 from referrals import contract as c
 from referrals import exact_json
@@ -133,3 +137,22 @@ def captured_logs() -> Iterator[list[dict]]:
     finally:
         handler.setStream(previous)
         records.extend(json.loads(line) for line in stream.getvalue().splitlines())
+
+
+def one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lets the reward handler serve simultaneous signups on threads against moto.
+
+    moto's in-process backends are not thread-safe (a failed transaction restores a deep copy of
+    the whole table); serialising them emulates a service that applies one request at a time.
+    Powertools' metric store is shared by every thread (a Lambda runs one request at a time), so
+    the handler's metrics are switched off.
+    """
+    serialise = threading.Lock()
+    emulate = BotocoreStubber.__call__
+
+    def serialised(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with serialise:
+            return emulate(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialised)
+    monkeypatch.setattr(reward, "metrics", SimpleNamespace(metric_set={}, add_metric=lambda **_: None))

@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 
 from referrals.money import MAX_AMOUNT
-from tests.lambdas.fake_aws import published_messages
 from tests.lambdas.test_payout_support import (
     FakeContext,
     SeededReward,
     all_items,
+    completed_messages,
     fast_transactions,
     paid_totals,
     referral_state,
@@ -56,8 +56,8 @@ def test_rewards_at_the_bound_are_paid_with_exact_totals(aws, handler) -> None:
         "ref-0": (Decimal("125000000.00"), [f"payout-{MONTH}"]),
         "ref-1": (Decimal("125000000.00"), [f"payout-{MONTH}"]),
     }
-    [message] = published_messages(aws)
-    assert '"totalAmount":250000000.00,' in message["Body"]
+    [message] = completed_messages(aws, aws.idempotency_table)
+    assert '"totalAmount":250000000.00,' in message
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics")  # a payout that stops counts nothing
@@ -80,4 +80,4 @@ def test_a_reward_above_the_bound_stops_the_payout_before_any_claim(aws, handler
     assert paid_totals(all_items(aws.referral_table)) == {"ref-0": (Decimal(0), []), "ref-1": (Decimal(0), [])}
     record = run_record(aws.idempotency_table, f"payout-{MONTH}")
     assert record is not None and record["status"] == {"S": "in_progress"}  # released, for a retry
-    assert published_messages(aws) == []
+    assert completed_messages(aws, aws.idempotency_table) == []

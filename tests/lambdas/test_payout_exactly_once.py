@@ -27,7 +27,6 @@ from referrals.payout_run import (
 from referrals.payout_store import MAX_TRANSACTION_ATTEMPTS, PayoutResources, TransactionRetriesExhausted
 from referrals.payout_summary import PayoutOutcome, PayoutStatus, PayoutSummary
 from tests.lambdas.aws_calls import InjectedFault, recorded_calls
-from tests.lambdas.fake_aws import published_messages
 from tests.lambdas.test_payout_support import (
     CUTOFF_MS,
     NOVEMBER_MS,
@@ -39,6 +38,7 @@ from tests.lambdas.test_payout_support import (
     RecordingStore,
     SeededReward,
     all_items,
+    completed_messages,
     expected_totals,
     fast_transactions,
     fresh_resources,
@@ -75,7 +75,7 @@ class Observed:
     referrals: dict
     profiles: dict
     summary: object
-    messages: list[str]
+    messages: list[str]  # what the relay publishes from the run record's stream, from its start
 
 
 def seed_november(names: PayoutResources) -> None:
@@ -101,7 +101,7 @@ def observe(aws, names: PayoutResources, outcome: PayoutOutcome) -> Observed:
         referrals=referral_state(items),
         profiles=paid_totals(items),
         summary=outcome.summary,
-        messages=[message["Body"] for message in published_messages(aws)],
+        messages=completed_messages(aws, names.idempotency_table),
     )
 
 
@@ -137,8 +137,7 @@ def test_an_uninterrupted_run_pays_every_pending_reward_once(aws):
         "dynamodb:TransactWriteItems",  # claim 30: the rest of page 1 and page 2
         "dynamodb:TransactWriteItems",  # credit 13 referrer profiles
         "s3:PutObject",
-        "sns:Publish",
-        "dynamodb:UpdateItem",  # completed
+        "dynamodb:UpdateItem",  # completed: the notification (the stream relay publishes it)
     ]
 
 
@@ -147,7 +146,8 @@ def test_a_crash_at_every_call_then_a_rerun_matches_an_uninterrupted_run(aws, mo
     seed_november(baseline_names)
     baseline_claims = Claims()
     with recorded_calls() as log:
-        baseline = observe(aws, baseline_names, run(baseline_names, FakeClock(), baseline_claims))
+        baseline_outcome = run(baseline_names, FakeClock(), baseline_claims)
+    baseline = observe(aws, baseline_names, baseline_outcome)
     calls = list(log.calls)
     assert_paid_exactly_once(baseline, baseline_claims)
     assert len(baseline.messages) == 1
@@ -169,9 +169,8 @@ def test_a_crash_at_every_call_then_a_rerun_matches_an_uninterrupted_run(aws, mo
         assert observed.report == baseline.report, where
         assert observed.summary == baseline.summary, where
         assert_paid_exactly_once(observed, claimed)
-        # At least once: only a crash between publishing and completing publishes the message again.
-        published_before_crash = 1 if k == len(calls) else 0
-        assert observed.messages == baseline.messages * (1 + published_before_crash), where
+        # Exactly one message whatever the crash: the completion is the event, and it happens once.
+        assert observed.messages == baseline.messages, where
         record = run_record(names.idempotency_table)
         assert record is not None
         assert record["status"] == {"S": "completed"}, where
@@ -237,6 +236,44 @@ def test_a_completion_resent_after_its_answer_was_lost_is_still_a_completion(aws
     store.complete_run(summary, lease.owner, now=1_010)  # what botocore resends on a timeout
     with pytest.raises(PayoutLeaseLost):
         store.complete_run(summary, "request-2/c3d4", now=1_011)  # anyone else: the lease is not theirs
+    # The resend changed a completed record into a completed record: no second message.
+    assert len(completed_messages(aws, names.idempotency_table)) == 1
+
+
+def test_a_run_killed_right_after_completing_is_notified_once(aws):
+    """The old design published before completing, so a crash between the two sent it twice."""
+    names = resources(aws)
+    seed_november(names)
+    clock, claimed = FakeClock(), Claims()
+    dynamodb = client("dynamodb")
+    completions: list[dict] = []
+
+    def note_the_completion(params: dict, **_: object) -> None:
+        if params["UpdateExpression"].startswith("SET #status = :completed"):
+            completions.append(params)
+
+    def killed_once_completed(**_: object) -> None:
+        if completions:
+            raise Killed("killed as the completion returned")
+
+    events = [
+        ("before-parameter-build.dynamodb.UpdateItem", note_the_completion),
+        ("after-call.dynamodb.UpdateItem", killed_once_completed),
+    ]
+    for event, hook in events:
+        dynamodb.meta.events.register(event, hook, unique_id=f"kill-after-{event}")
+    try:
+        with pytest.raises(Killed):
+            run(names, clock, claimed, owner="killed")
+    finally:
+        for event, _ in events:
+            dynamodb.meta.events.unregister(event, unique_id=f"kill-after-{event}")
+    assert len(completions) == 1
+
+    clock.advance(PAST_ANY_LEASE)
+    assert run(names, clock, claimed, owner="retry").status is PayoutStatus.ALREADY_COMPLETED
+    [message] = completed_messages(aws, names.idempotency_table)
+    assert '"eventId":"payout.completed:payout-2026-11"' in message
 
 
 def test_concurrent_invocations_of_a_month_pay_once(aws):
@@ -279,7 +316,7 @@ def test_running_out_of_time_stops_cleanly_and_the_retry_resumes(aws):
     assert record is not None
     assert record["lease_owner"]["S"].startswith("slow/")
     assert int(record["lease_expires_at"]["N"]) == int(clock()) + RELEASE_SETTLE_SECONDS  # released
-    assert published_messages(aws) == []
+    assert completed_messages(aws, names.idempotency_table) == []
 
     clock.advance(60)  # Lambda's first asynchronous retry, about a minute later
     outcome = run(names, clock, claimed, owner="slow")

@@ -1,4 +1,5 @@
-"""The payout handler against moto: what a payout pays, reports, publishes, returns and records."""
+"""The payout handler against moto: what a payout pays, reports, returns and records (its
+completion is the notification, which the stream relay publishes)."""
 
 import json
 from datetime import UTC, datetime
@@ -10,11 +11,13 @@ import pytest
 from referrals import contract as c
 from referrals.payout_event import InvalidPayoutEvent
 from tests.lambdas.aws_calls import recorded_calls, transaction_tokens
-from tests.lambdas.fake_aws import REGION, published_messages
+from tests.lambdas.fake_aws import REGION
+from tests.lambdas.relay_api import relay_for
 from tests.lambdas.test_payout_support import (
     FakeContext,
     SeededReward,
     all_items,
+    completed_messages,
     expected_totals,
     paid_totals,
     referral_state,
@@ -112,18 +115,27 @@ def test_report_uses_the_kms_key_when_one_is_configured(aws, handler, monkeypatc
     assert head["SSEKMSKeyId"] == key_arn
 
 
-def test_publishes_one_exact_json_notification(aws, handler):
+def test_its_completion_is_one_exact_json_notification(aws, handler):
     seed_june(aws)
-    handler(EVENT, FakeContext())
+    with recorded_calls() as log:
+        handler(EVENT, FakeContext())
+    assert not [call for call in log.calls if call.startswith("sns:")]  # the payout publishes nothing itself
 
-    [message] = published_messages(aws)
-    assert message["Body"] == (
+    [message] = relay_for(aws, aws.idempotency_table).messages()
+    assert message.text == (
         '{"type":"payout.completed","payoutId":"payout-2025-06","payoutMonth":"2025-06",'
         '"totalReferrers":2,"totalAmount":35.40,'
-        f'"reportLocation":"s3://{aws.bucket}/payouts/2025-06/payout-report.csv"}}'
+        f'"reportLocation":"s3://{aws.bucket}/payouts/2025-06/payout-report.csv",'
+        '"eventId":"payout.completed:payout-2025-06"}'
     )
-    assert json.loads(message["Body"], parse_float=Decimal)["totalAmount"] == Decimal("35.40")
-    assert message["MessageAttributes"]["event_type"]["StringValue"] == "payout.completed"
+    assert json.loads(message.text, parse_float=Decimal)["totalAmount"] == Decimal("35.40")
+    assert (message.event_type, message.attribute_type) == ("payout.completed", "String")
+
+
+def test_the_payout_needs_no_topic(aws, handler, monkeypatch):
+    monkeypatch.delenv("SNS_TOPIC_ARN")
+    seed_june(aws)
+    assert handler(EVENT, FakeContext())["status"] == "completed"
 
 
 def test_records_the_completed_run_with_its_summary(aws, handler):
@@ -152,14 +164,15 @@ def test_an_empty_month_completes_with_a_header_only_report(aws, handler):
     record = run_record(aws.idempotency_table, "payout-2025-06")
     assert record is not None
     assert record["status"] == {"S": "completed"}
-    [message] = published_messages(aws)
-    assert '"totalReferrers":0,"totalAmount":0.00' in message["Body"]
+    [message] = completed_messages(aws, aws.idempotency_table)
+    assert '"totalReferrers":0,"totalAmount":0.00' in message
 
 
 def test_a_completed_month_returns_its_stored_summary_and_writes_nothing(aws, handler):
     seed_june(aws)
     first = handler(EVENT, FakeContext(aws_request_id="first"))
-    published_messages(aws)
+    runs = relay_for(aws, aws.idempotency_table)
+    assert len(runs.messages()) == 1
     record_before = run_record(aws.idempotency_table, "payout-2025-06")
     # A reward that appeared since must wait: the month's payout is done.
     late = SeededReward("new-late", JUNE_MS + 99, "ref-a", Decimal("1.00"))
@@ -176,7 +189,7 @@ def test_a_completed_month_returns_its_stored_summary_and_writes_nothing(aws, ha
     }
     assert run_record(aws.idempotency_table, "payout-2025-06") == record_before
     assert referral_state(all_items(aws.referral_table))[late.key]["status"] == "pending"
-    assert published_messages(aws) == []
+    assert runs.messages() == []
 
 
 # The parser's cases are in tests/unit/test_payout_event.py; these prove the handler stops first.

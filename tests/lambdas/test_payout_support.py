@@ -19,6 +19,7 @@ from referrals.payout_event import PayoutRequest, parse_payout_event
 from referrals.payout_run import Invocation, Reward
 from referrals.payout_store import DynamoPayoutStore, PayoutResources
 from tests.lambdas.fake_aws import REGION, FakeAws, _create_idempotency_table, _create_referral_table
+from tests.lambdas.relay_api import relay_for
 
 # The November 2026 payout, as the schedule starts it: 02:00 UTC on 1 December.
 SCHEDULED_TIME = "2026-12-01T02:00:00Z"
@@ -88,12 +89,11 @@ def resources(aws: FakeAws) -> PayoutResources:
         referral_table=aws.referral_table,
         idempotency_table=aws.idempotency_table,
         reports_bucket=aws.bucket,
-        topic_arn=aws.topic_arn,
     )
 
 
 def fresh_resources(aws: FakeAws, suffix: str, monkeypatch: pytest.MonkeyPatch) -> PayoutResources:
-    """New, empty tables in the same emulator; the bucket (report removed) and topic are shared.
+    """New, empty tables (with their streams) in the same emulator; the bucket (report removed) is shared.
 
     The function environment names the new tables too, as the stack would.
     """
@@ -102,7 +102,6 @@ def fresh_resources(aws: FakeAws, suffix: str, monkeypatch: pytest.MonkeyPatch) 
         referral_table=f"{aws.referral_table}-{suffix}",
         idempotency_table=f"{aws.idempotency_table}-{suffix}",
         reports_bucket=aws.bucket,
-        topic_arn=aws.topic_arn,
     )
     _create_referral_table(dynamodb, names.referral_table)
     _create_idempotency_table(dynamodb, names.idempotency_table)
@@ -295,3 +294,12 @@ def tallied_queries() -> Iterator[QueryTally]:
 
 def as_rewards(seeded: Iterable[SeededReward]) -> list[Reward]:
     return [Reward(r.user_id, r.timestamp_ms, r.referrer_id, r.amount) for r in seeded]
+
+
+def completed_messages(aws: FakeAws, idempotency_table: str) -> list[str]:
+    """Every message that the run records' stream makes, from its start, relayed and read back.
+
+    Only the idempotency table's stream: these tests seed referral items by hand, which are not
+    signups (the relay of the referral table is in test_relay_*.py).
+    """
+    return [message.text for message in relay_for(aws, idempotency_table).messages()]

@@ -1,16 +1,13 @@
 """Optimistic concurrency on the referrer's counter: a forced race, and the retry bound."""
 
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.core.botocore_stubber import BotocoreStubber
 
 from referrals import aws_clients
 from referrals import contract as c
@@ -18,12 +15,14 @@ from referrals.referral_store import TICKET_ATTEMPTS
 from referrals.signup import MAX_ATTEMPTS
 from reward_calculator import handler as reward
 from tests.lambdas.aws_calls import recorded_calls
-from tests.lambdas.fake_aws import FakeAws, published_messages
+from tests.lambdas.fake_aws import FakeAws
+from tests.lambdas.relay_api import Relay
 from tests.lambdas.reward_api import (
     LambdaContext,
     all_items,
     emitted_metrics,
     item,
+    one_request_at_a_time,
     referral_items,
     referral_of,
     sign_up,
@@ -49,7 +48,9 @@ def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
-def test_signup_committing_between_read_and_write_leaves_consecutive_counts(aws: FakeAws, pauses: list[float]) -> None:
+def test_signup_committing_between_read_and_write_leaves_consecutive_counts(
+    aws: FakeAws, relay: Relay, pauses: list[float]
+) -> None:
     sign_up("ref")
     for n in range(3):
         sign_up(f"early-{n}", "ref")
@@ -75,10 +76,9 @@ def test_signup_committing_between_read_and_write_leaves_consecutive_counts(aws:
     # by the refusal: no re-read.
     assert log.calls == [
         "dynamodb:UpdateItem",
-        *("dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:TransactWriteItems", "sns:Publish"),
+        *("dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:TransactWriteItems"),
         "dynamodb:TransactWriteItems",
         "dynamodb:TransactWriteItems",
-        "sns:Publish",
     ]
     assert len(pauses) == 2  # the interloper's slot, the outer's backoff
     referrer = item(aws, "ref")
@@ -86,11 +86,11 @@ def test_signup_committing_between_read_and_write_leaves_consecutive_counts(aws:
     assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (5, 4 * 10 + 15)
     assert referral_of(aws, "interloper")[c.REFERRAL_NUMBER] == 4
     assert referral_of(aws, "outer")[c.REFERRAL_NUMBER] == 5
-    assert len(published_messages(aws)) == 5
+    assert [(b["userId"], b["referralCount"]) for b in relay.bodies()][-2:] == [("interloper", 4), ("outer", 5)]
 
 
 def test_retry_bound_answers_503_and_writes_nothing(
-    aws: FakeAws, pauses: list[float], capsys: pytest.CaptureFixture
+    aws: FakeAws, relay: Relay, pauses: list[float], capsys: pytest.CaptureFixture
 ) -> None:
     sign_up("ref")
     dynamodb = aws_clients.client("dynamodb")
@@ -120,7 +120,7 @@ def test_retry_bound_answers_503_and_writes_nothing(
     assert after["ref"][c.REFERRAL_COUNT] == MAX_ATTEMPTS  # only the other writer's increments
     assert after["ref"][c.TOTAL_REWARDS] == 0
     assert (after["ref"][c.SIGNUP_TICKETS], c.SERVED_TICKET in after["ref"]) == (1, False)  # its ticket only
-    assert published_messages(aws) == []
+    assert relay.messages() == []
     rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "contention"}, 1.0)
     assert rejected in emitted_metrics(capsys.readouterr().out)
 
@@ -136,7 +136,7 @@ def test_a_ticket_refused_while_a_commit_is_in_flight_is_taken_again(aws: FakeAw
     with recorded_calls(fail_at=1) as log:
         log.fault = in_flight
         assert sign_up("bob", "ref") == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1})
-    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "sns:Publish"]
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems"]
     assert len(pauses) == 1
     referrer = item(aws, "ref")
     assert referrer is not None
@@ -144,7 +144,7 @@ def test_a_ticket_refused_while_a_commit_is_in_flight_is_taken_again(aws: FakeAw
 
 
 def test_a_ticket_refused_on_every_attempt_answers_503_and_writes_nothing(
-    aws: FakeAws, pauses: list[float], capsys: pytest.CaptureFixture
+    aws: FakeAws, relay: Relay, pauses: list[float], capsys: pytest.CaptureFixture
 ) -> None:
     """A referrer's profile kept busy by other commits is contention (503, retry), not a 500."""
     sign_up("ref")
@@ -168,24 +168,15 @@ def test_a_ticket_refused_on_every_attempt_answers_503_and_writes_nothing(
     assert log.calls == ["dynamodb:UpdateItem"] * TICKET_ATTEMPTS
     assert len(pauses) == TICKET_ATTEMPTS - 1
     assert all_items(aws) == before
-    assert published_messages(aws) == []
+    assert relay.messages() == []
     rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "contention"}, 1.0)
     assert rejected in emitted_metrics(capsys.readouterr().out)
 
 
-def test_simultaneous_signups_keep_the_counter_exact(aws: FakeAws, monkeypatch: pytest.MonkeyPatch) -> None:
-    # moto's in-process backends are not thread-safe (a failed transaction restores a deep copy of
-    # the whole table); serialising them emulates a service that applies one request at a time.
-    serialise = threading.Lock()
-    emulate = BotocoreStubber.__call__
-
-    def one_at_a_time(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
-        with serialise:
-            return emulate(self, *args, **kwargs)
-
-    monkeypatch.setattr(BotocoreStubber, "__call__", one_at_a_time)
-    # Powertools' metric store is shared by every thread (a Lambda runs one request at a time).
-    monkeypatch.setattr(reward, "metrics", SimpleNamespace(metric_set={}, add_metric=lambda **_: None))
+def test_simultaneous_signups_keep_the_counter_exact(
+    aws: FakeAws, relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_request_at_a_time(monkeypatch)
     sign_up("ref")
     with ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(lambda n: sign_up(f"user-{n}", "ref"), range(20)))
@@ -200,5 +191,5 @@ def test_simultaneous_signups_keep_the_counter_exact(aws: FakeAws, monkeypatch: 
     assert referrer is not None
     assert referrer[c.REFERRAL_COUNT] == len(rewarded)
     assert referrer[c.TOTAL_REWARDS] == sum(reward.TIERS.reward_for(n) for n in rewarded)
-    assert len(published_messages(aws)) == len(rewarded)
+    assert sorted(body["referralCount"] for body in relay.bodies()) == rewarded
     assert referrer[c.SIGNUP_TICKETS] == 20

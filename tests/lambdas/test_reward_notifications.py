@@ -1,69 +1,57 @@
-"""A publish that fails after the commit: 200 anyway, marked, counted, and re-sent once by the retry."""
+"""The reward function sends nothing: the referral its transaction commits is the notification.
+
+The stream relay publishes it (tests/lambdas/test_relay_*.py), so neither SNS nor a crash after
+the commit can lose it, and there is no failed-notification mark or re-send path any more.
+"""
+
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from referrals import contract as c
+from referrals import aws_clients
 from tests.lambdas.aws_calls import recorded_calls
-from tests.lambdas.fake_aws import FakeAws, published_messages
-from tests.lambdas.reward_api import captured_logs, emitted_metrics, item, referral_items, referral_of, sign_up
+from tests.lambdas.fake_aws import FakeAws
+from tests.lambdas.relay_api import Relay
+from tests.lambdas.reward_api import emitted_metrics, invoke, referral_of, sign_up, stats_event
 
 RECORDED = (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1})
-FAILURE_METRIC = ("NotificationFailures", {"service": "reward-calculator"}, 1.0)
 
 
-def sns_outage(message: str) -> Exception:
-    return ClientError({"Error": {"Code": "InternalError", "Message": message}}, "Publish")
-
-
-def test_publish_failure_after_commit_answers_200_and_is_resent_once(
-    aws: FakeAws, capsys: pytest.CaptureFixture
-) -> None:
-    sign_up("alice")
-    with captured_logs() as logs, recorded_calls(fail_at=3) as log:
-        log.fault = sns_outage
-        assert sign_up("bob", "alice") == RECORDED
-    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "sns:Publish", "dynamodb:UpdateItem"]
-    assert referral_of(aws, "bob")[c.NOTIFICATION_FAILED] is True
-    assert published_messages(aws) == []
-    assert FAILURE_METRIC in emitted_metrics(capsys.readouterr().out)
-    [error] = [record for record in logs if record["level"] == "ERROR"]
-    assert "InternalError" in error["error"]
-
-    # The identical retry is the re-send path: same answer, one notification, mark cleared.
+def test_no_path_of_the_reward_function_calls_sns(aws: FakeAws) -> None:
     with recorded_calls() as log:
-        assert sign_up("bob", "alice") == RECORDED
-    assert log.calls == [
-        "dynamodb:UpdateItem",
-        "dynamodb:TransactWriteItems",
-        "dynamodb:GetItem",
-        "sns:Publish",
-        "dynamodb:UpdateItem",
-    ]
-    [message] = published_messages(aws)
-    assert '"userId":"bob"' in message["Body"]
-    assert c.NOTIFICATION_FAILED not in referral_of(aws, "bob")
-
-    # Once re-sent, further retries send nothing.
-    assert sign_up("bob", "alice") == RECORDED
-    assert published_messages(aws) == []
-    assert FAILURE_METRIC not in emitted_metrics(capsys.readouterr().out)
-    assert len(referral_items(aws)) == 1
-    referrer = item(aws, "alice")
-    assert referrer is not None
-    assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (1, 10)
-
-
-def test_retry_while_the_topic_still_fails_keeps_the_mark(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
-    sign_up("alice")
-    with recorded_calls(fail_at=3) as log:
-        log.fault = sns_outage
+        sign_up("alice")
+        sign_up("alice")  # identical enrolment retry
         sign_up("bob", "alice")
-    with recorded_calls(fail_at=4) as log:
-        log.fault = sns_outage
+        sign_up("bob", "alice")  # identical signup retry
+        sign_up("bob", "carol")  # unknown code
+        sign_up("alice", "bob")  # already signed up
+        invoke(stats_event("alice"))
+    assert log.calls
+    assert [call for call in log.calls if not call.startswith("dynamodb:")] == []
+
+
+def test_the_reward_function_needs_no_topic(aws: FakeAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SNS_TOPIC_ARN")
+    sign_up("alice")
+    assert sign_up("bob", "alice") == RECORDED
+
+
+def test_an_sns_outage_leaves_signups_untouched_and_the_relay_delivers_later(
+    aws: FakeAws, relay: Relay, capsys: pytest.CaptureFixture
+) -> None:
+    def outage(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "SNS is down"}}, "Publish")
+
+    sns = aws_clients.client("sns")
+    sns.meta.events.register("before-call.sns", outage, unique_id="sns-outage")
+    try:
+        sign_up("alice")
         assert sign_up("bob", "alice") == RECORDED
-    # No second mark write: the item already carries it.
-    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:GetItem", "sns:Publish"]
-    assert referral_of(aws, "bob")[c.NOTIFICATION_FAILED] is True
-    failures = [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "NotificationFailures"]
-    assert len(failures) == 2
+        assert sign_up("bob", "alice") == RECORDED  # an identical retry: nothing to re-send
+    finally:
+        sns.meta.events.unregister("before-call.sns", unique_id="sns-outage")
+
+    assert "notification_failed" not in referral_of(aws, "bob")  # the mark of the old design is gone
+    assert "NotificationFailures" not in {name for name, _, _ in emitted_metrics(capsys.readouterr().out)}
+    assert [body["userId"] for body in relay.bodies()] == ["bob"]

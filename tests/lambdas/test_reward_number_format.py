@@ -6,7 +6,8 @@ import pytest
 
 from referrals import contract as c
 from reward_calculator import handler as reward
-from tests.lambdas.fake_aws import FakeAws, published_messages
+from tests.lambdas.fake_aws import FakeAws
+from tests.lambdas.relay_api import Relay
 from tests.lambdas.reward_api import LambdaContext, referral_of, sign_up, signup_event, stats_event
 
 
@@ -19,7 +20,7 @@ def raw_item(aws: FakeAws, user_id: str, timestamp: int) -> dict:
 
 @pytest.mark.parametrize("setting", ['{"1": "1e3"}', '{"1": 1E+3}', '{"1": "1000"}', '{"1": 1000.0}'])
 def test_amounts_are_written_in_plain_notation_whatever_the_setting_says(
-    aws: FakeAws, monkeypatch: pytest.MonkeyPatch, setting: str
+    aws: FakeAws, relay: Relay, monkeypatch: pytest.MonkeyPatch, setting: str
 ) -> None:
     monkeypatch.setattr(reward, "TIERS", reward.parse_tiers(setting))
     sign_up("alice")
@@ -30,8 +31,8 @@ def test_amounts_are_written_in_plain_notation_whatever_the_setting_says(
     referral = raw_item(aws, "bob", int(referral_of(aws, "bob")[c.REFERRAL_TIMESTAMP]))
     assert referral[c.REWARD_AMOUNT] == {"N": "1000.00"}
     assert raw_item(aws, "alice", c.PROFILE_TIMESTAMP)[c.TOTAL_REWARDS] == {"N": "1000.00"}
-    [message] = published_messages(aws)
-    assert '"rewardAmount":1000.00,' in message["Body"]
+    [message] = relay.messages()
+    assert '"rewardAmount":1000.00,' in message.text
 
 
 def test_the_stats_answer_in_plain_notation_with_two_places(aws: FakeAws, monkeypatch: pytest.MonkeyPatch) -> None:

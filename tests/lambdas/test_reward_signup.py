@@ -9,7 +9,8 @@ import pytest
 from referrals import contract as c
 from reward_calculator import handler as reward
 from tests.lambdas.aws_calls import recorded_calls, transaction_tokens
-from tests.lambdas.fake_aws import FakeAws, published_messages
+from tests.lambdas.fake_aws import FakeAws
+from tests.lambdas.relay_api import Relay
 from tests.lambdas.reward_api import (
     LambdaContext,
     all_items,
@@ -74,28 +75,30 @@ def test_referral_records_everything_in_one_transaction(aws: FakeAws, capsys: py
     assert ("RewardAmount", {"service": "reward-calculator"}, 10.0) in metrics
 
 
-def test_notification_is_exact_json_with_an_event_type_attribute(aws: FakeAws, monkeypatch) -> None:
+def test_notification_is_exact_json_with_an_event_type_attribute(aws: FakeAws, relay: Relay, monkeypatch) -> None:
     monkeypatch.setattr(reward, "TIERS", reward.parse_tiers('{"1": "12.50"}'))
     sign_up("alice")
     sign_up("bob", "alice")
-    [message] = published_messages(aws)
-    assert message["Body"] == (
-        '{"type":"referral.rewarded","userId":"bob","referrerId":"alice","rewardAmount":12.50,"referralCount":1}'
+    [message] = relay.messages()
+    assert message.text == (
+        '{"type":"referral.rewarded","userId":"bob","referrerId":"alice","rewardAmount":12.50,"referralCount":1,'
+        '"eventId":"referral.rewarded:bob"}'
     )
-    assert message["MessageAttributes"]["event_type"] == {"DataType": "String", "StringValue": "referral.rewarded"}
+    assert (message.attribute_type, message.event_type) == ("String", "referral.rewarded")
 
 
-def test_happy_path_makes_exactly_three_aws_calls(aws: FakeAws) -> None:
+def test_happy_path_makes_exactly_two_aws_calls(aws: FakeAws) -> None:
     sign_up("alice")
     with recorded_calls() as log:
         assert sign_up("bob", "alice")[0] == 200
-    # The first call reads the referrer's counter and takes its queue ticket (an UpdateItem).
-    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "sns:Publish"]
+    # The first call reads the referrer's counter and takes its queue ticket (an UpdateItem); the
+    # commit is the notification too (the stream relay publishes it).
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems"]
 
 
 def test_each_signup_transaction_carries_its_own_idempotency_token(aws: FakeAws) -> None:
-    """A commit whose answer was lost and that botocore retries succeeds again, instead of looking
-    like an identical retry (which would skip the notification)."""
+    """A commit whose answer was lost and that botocore retries succeeds again (and answers 200 with
+    the referral it made), instead of failing on the conditions it had already satisfied."""
     sign_up("alice")
     with transaction_tokens() as tokens:
         sign_up("bob", "alice")
@@ -128,7 +131,7 @@ def test_tier_boundaries_with_exact_amounts(aws: FakeAws) -> None:
     assert referrer[c.TOTAL_REWARDS] == 4 * 10 + 5 * 15 + 15 * 20 + 2 * 25
 
 
-def test_same_event_delivered_five_times_pays_once(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
+def test_same_event_delivered_five_times_pays_once(aws: FakeAws, relay: Relay, capsys: pytest.CaptureFixture) -> None:
     sign_up("alice")
     capsys.readouterr()
     event = signup_event({"userId": "bob", "referralCode": "alice", "email": "bob@example.com"})
@@ -139,16 +142,16 @@ def test_same_event_delivered_five_times_pays_once(aws: FakeAws, capsys: pytest.
     referrer = item(aws, "alice")
     assert referrer is not None
     assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (1, 10)
-    assert len(published_messages(aws)) == 1
+    assert len(relay.messages()) == 1
     assert [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "Signups"] == [
         ("Signups", {"service": "reward-calculator"}, 1.0)
     ]
 
 
-def test_identical_retry_reads_but_writes_and_publishes_nothing(aws: FakeAws) -> None:
+def test_identical_retry_reads_but_writes_and_publishes_nothing(aws: FakeAws, relay: Relay) -> None:
     sign_up("alice")
     sign_up("bob", "alice")
-    published_messages(aws)
+    relay.messages()
     before = stored_data(aws)
     with recorded_calls() as log:
         assert sign_up("bob", "alice")[0] == 200
@@ -157,7 +160,7 @@ def test_identical_retry_reads_but_writes_and_publishes_nothing(aws: FakeAws) ->
     # Only the queue moved: the retry took a ticket before the commit told it who bob was.
     assert stored_data(aws) == before
     assert tickets_taken(aws, "alice") == 2
-    assert published_messages(aws) == []
+    assert relay.messages() == []
 
 
 @pytest.mark.parametrize(
@@ -168,13 +171,13 @@ def test_identical_retry_reads_but_writes_and_publishes_nothing(aws: FakeAws) ->
         (("bob", "alice"), ("bob", None)),  # referred first, then enrols
     ],
 )
-def test_a_user_who_signed_up_differently_gets_409(aws: FakeAws, first: tuple, second: tuple) -> None:
+def test_a_user_who_signed_up_differently_gets_409(aws: FakeAws, relay: Relay, first: tuple, second: tuple) -> None:
     sign_up("alice")
     sign_up("carol")
     sign_up(*first)
     before = stored_data(aws)
     tickets_before = {code: tickets_taken(aws, code) for code in ("alice", "carol")}
-    published_messages(aws)
+    relay.messages()
     assert sign_up(*second) == (409, {"error": "userId 'bob' has already signed up"})
     assert stored_data(aws) == before
     # A refused referral leaves one trace: the ticket it took in the referrer's queue.
@@ -182,7 +185,7 @@ def test_a_user_who_signed_up_differently_gets_409(aws: FakeAws, first: tuple, s
     assert {code: tickets_taken(aws, code) for code in ("alice", "carol")} == tickets_before | (
         {} if code is None else {code: tickets_before[code] + 1}
     )
-    assert published_messages(aws) == []
+    assert relay.messages() == []
 
 
 def test_unknown_referral_code_is_404_and_writes_nothing(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:

@@ -119,6 +119,13 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
     synth, suffix = s.synth, s.suffix
     reward_role, payout_role = f"reward-calculation-{suffix}-role", f"payout-processing-{suffix}-role"
     scheduler_role = f"payout-scheduler-{suffix}-role"
+    relay_role, relay_dlq = f"event-relay-{suffix}-role", f"event-relay-dlq-{suffix}"
+    referral_stream = (
+        f"{s.ref('aws_dynamodb_table', 'arn', name=f'referral-tracking-{suffix}')}/stream/2026-12-01T00:00:00.000"
+    )
+    runs_stream = (
+        f"{s.ref('aws_dynamodb_table', 'arn', name=f'payout-idempotency-{suffix}')}/stream/2026-12-01T00:00:00.000"
+    )
     reward_fn, payout_fn = f"reward-calculation-{suffix}", f"payout-processing-{suffix}"
     table = s.ref("aws_dynamodb_table", "arn", name=f"referral-tracking-{suffix}")
     runs = s.ref("aws_dynamodb_table", "arn", name=f"payout-idempotency-{suffix}")
@@ -295,10 +302,37 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
             s.inline(reward_role),
             None,
         ),
+        # The outbox: only the relay publishes; the functions' commits are the events.
         "reward role -> reward topic": Edge(
             call(arn(reward_role), "sns:Publish", s.ref("aws_sns_topic", "arn", name=reward_topic)),
             s.inline(reward_role),
             s.topic(reward_topic),
+            denied=True,
+        ),
+        "relay role -> reward topic": Edge(
+            call(arn(relay_role), "sns:Publish", s.ref("aws_sns_topic", "arn", name=reward_topic)),
+            s.inline(relay_role),
+            s.topic(reward_topic),
+        ),
+        "relay role -> key (encrypted topic, streams, DLQ)": Edge(
+            call(arn(relay_role), "kms:GenerateDataKey", key), None, s.key(), resource_must_allow=True
+        ),
+        **{
+            f"lambda, with the relay role -> {name} stream ({action})": Edge(
+                call(arn(relay_role), action, stream),
+                s.inline(relay_role),
+                None,
+            )
+            for name, stream in (("referral", referral_stream), ("run record", runs_stream))
+            for action in ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords")
+        },
+        "lambda, with the relay role -> relay DLQ": Edge(
+            call(arn(relay_role), "sqs:SendMessage", s.ref("aws_sqs_queue", "arn", name=relay_dlq)),
+            s.inline(relay_role),
+            s.queue(relay_dlq),
+        ),
+        "relay role -> write the referral table": Edge(
+            call(arn(relay_role), "dynamodb:PutItem", table), s.inline(relay_role), None, denied=True
         ),
         "reward role -> key (table, topic)": Edge(
             call(arn(reward_role), "kms:GenerateDataKey", key),
@@ -336,6 +370,7 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
             call(arn(payout_role), "sns:Publish", s.ref("aws_sns_topic", "arn", name=reward_topic)),
             s.inline(payout_role),
             s.topic(reward_topic),
+            denied=True,
         ),
         "payout role -> key (tables, report, topic, DLQ)": Edge(
             call(arn(payout_role), "kms:Decrypt", key),
@@ -367,6 +402,7 @@ def people_edges(s: Stack, suffix: str, *, report: str, key: str, bucket_context
     operators = f"referral-operators-{suffix}"
     table = s.ref("aws_dynamodb_table", "arn", name=f"referral-tracking-{suffix}")
     payout_fn = s.ref("aws_lambda_function", "arn", function_name=f"payout-processing-{suffix}")
+    relay_fn = s.ref("aws_lambda_function", "arn", function_name=f"event-relay-{suffix}")
     bucket = s.ref("aws_s3_bucket", "arn")
 
     def call(principal: str, action: str, resource: str, **context: str) -> Request:
@@ -407,7 +443,7 @@ def people_edges(s: Stack, suffix: str, *, report: str, key: str, bucket_context
     }
     for operator in OPERATORS:
         name = operator.rsplit("/", 1)[1]
-        for queue in (f"payout-processing-dlq-{suffix}", f"payout-schedule-dlq-{suffix}"):
+        for queue in (f"payout-processing-dlq-{suffix}", f"payout-schedule-dlq-{suffix}", f"event-relay-dlq-{suffix}"):
             rows[f"operator {name} -> read {queue}"] = Edge(
                 call(operator, "sqs:ReceiveMessage", s.ref("aws_sqs_queue", "arn", name=queue)),
                 s.managed(operators, operator),
@@ -420,6 +456,14 @@ def people_edges(s: Stack, suffix: str, *, report: str, key: str, bucket_context
             )
         rows[f"operator {name} -> redrive a payout event"] = Edge(
             call(operator, "lambda:InvokeFunction", payout_fn),
+            s.managed(operators, operator),
+            None,
+        )
+        rows[f"operator {name} -> redrive a relay batch"] = Edge(
+            call(operator, "lambda:InvokeFunction", relay_fn), s.managed(operators, operator), None
+        )
+        rows[f"operator {name} -> read a stream to redrive"] = Edge(
+            call(operator, "dynamodb:GetRecords", f"{table}/stream/2026-12-01T00:00:00.000"),
             s.managed(operators, operator),
             None,
         )

@@ -14,7 +14,11 @@ import pytest
 from tests.lambdas.aws_calls import SESSION_ACTIONS, SESSION_ERRORS
 from tests.stack.conftest import Synth
 
-ROLES = {"reward-calculator": "reward-calculation-dev-role", "payout-processor": "payout-processing-dev-role"}
+ROLES = {
+    "reward-calculator": "reward-calculation-dev-role",
+    "payout-processor": "payout-processing-dev-role",
+    "event-relay": "event-relay-dev-role",
+}
 # Granted, yet never called by our code: AWS uses the role on the function's behalf.
 USED_BY_AWS_NOT_BY_OUR_CODE = {
     ("logs:CreateLogStream", "log-group:*"): "the Lambda runtime writes the function's logs",
@@ -22,9 +26,20 @@ USED_BY_AWS_NOT_BY_OUR_CODE = {
     ("xray:PutTraceSegments", "*"): "active tracing: Lambda sends the trace segments",
     ("xray:PutTelemetryRecords", "*"): "active tracing: Lambda sends telemetry",
     ("sqs:SendMessage", "payout-dlq"): "Lambda sends failed asynchronous payout runs to the dead-letter queue",
+    ("sqs:SendMessage", "relay-dlq"): "the event source mapping records a batch it gave up on in the relay's DLQ",
+    **{
+        (action, f"{table}/stream/*"): "Lambda's event source mapping polls the table's stream with the relay's role"
+        for table in ("referral-table", "idempotency-table")
+        for action in (
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+        )
+    },
+    ("dynamodb:ListStreams", "*"): "Lambda's event source mapping looks up the streams with the relay's role",
 }
 # Resources that AWS offers no resource-level permission for.
-NO_RESOURCE_LEVEL_PERMISSION = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+NO_RESOURCE_LEVEL_PERMISSION = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
 REPORT: list[str] = []  # printed at the end of the session (tests/stack/conftest.py)
 TOKEN = re.compile(r"\$\{aws_[a-z0-9_]+\.[^_.]+_(?P<name>[a-z0-9-]+)_[0-9A-F]{8}\.[a-z_]+\}")
 

@@ -34,7 +34,12 @@ def test_key_policy_names_only_its_users_and_the_account_cannot_decrypt(synth: S
     roles = set(statements["DataUseByFunctionAndSchedulerRoles"]["Principal"]["AWS"])
     assert roles == {
         synth.ref("aws_iam_role", "arn", name=name)
-        for name in ("reward-calculation-dev-role", "payout-processing-dev-role", "payout-scheduler-dev-role")
+        for name in (
+            "reward-calculation-dev-role",
+            "payout-processing-dev-role",
+            "event-relay-dev-role",
+            "payout-scheduler-dev-role",
+        )
     }
     logs = statements["LogGroupsOfThisStack"]
     assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
@@ -73,8 +78,8 @@ def test_bucket_topics_and_queues_refuse_requests_without_tls(synth: Synth) -> N
         *(p["policy"] for p in synth.resources("aws_sns_topic_policy").values()),
         *(p["policy"] for p in synth.resources("aws_sqs_queue_policy").values()),
     ]
-    # the bucket, both topics, both queues
-    assert len(policies) == 1 + 2 + 2
+    # the bucket, both topics, the three dead-letter queues
+    assert len(policies) == 1 + 2 + 3
     for policy in policies:
         (deny,) = [s for s in json.loads(policy)["Statement"] if s["Effect"] == "Deny"]
         assert deny["Principal"] == "*"

@@ -37,7 +37,6 @@ class MemoryStore:
         self.claim_sizes: list[int] = []
         self.credit_sizes: list[int] = []
         self.report = b""
-        self.messages: list[dict] = []
         self.completed: PayoutSummary | None = None
         self.released: list[int] = []
         self.fail_on_claim: Exception | None = None
@@ -77,9 +76,6 @@ class MemoryStore:
     def put_report(self, key: str, body: bytes) -> str:
         self.report = body
         return f"s3://reports/{key}"
-
-    def publish_completed(self, message: dict) -> None:
-        self.messages.append(message)
 
     def _reward(self, index: int) -> Reward:
         amount = Decimal(10 + index % 4 * 5)
@@ -135,7 +131,7 @@ def test_low_time_stops_before_the_next_claim_and_releases_the_lease() -> None:
         run_payout(REQUEST, invocation(remaining=[300_000, 90_000, 60_000, 31_000, 29_999]), store)
     assert store.claim_sizes == [100, 100, 100]
     assert store.released == [NOW + RELEASE_SETTLE_SECONDS]
-    assert (store.report, store.messages, store.completed) == (b"", [], None)
+    assert (store.report, store.completed) == (b"", None)
 
 
 def test_an_error_releases_the_lease_and_is_raised() -> None:
@@ -177,4 +173,4 @@ def test_a_completed_run_returns_its_summary_and_does_nothing_else() -> None:
     store.acquired = AlreadyCompleted(summary)
     outcome = run_payout(REQUEST, invocation(), store)
     assert (outcome.status, outcome.summary) == (PayoutStatus.ALREADY_COMPLETED, summary)
-    assert (store.claim_sizes, store.messages, store.completed) == ([], [], None)
+    assert (store.claim_sizes, store.completed) == ([], None)

@@ -1,7 +1,15 @@
 from decimal import Decimal
 
 from referrals import exact_json
-from referrals.payout_summary import PayoutOutcome, PayoutStatus, PayoutSummary, completed_message, response
+from referrals.payout_summary import (
+    PayoutOutcome,
+    PayoutStatus,
+    PayoutSummary,
+    completed_message,
+    response,
+    summary_from_record,
+    summary_record,
+)
 
 SUMMARY = PayoutSummary(
     payout_id="payout-2026-11",
@@ -19,6 +27,14 @@ def test_the_notification_is_exact_json() -> None:
         '"totalReferrers":3,"totalAmount":1234.50,'
         '"reportLocation":"s3://reports/payouts/2026-11/payout-report.csv"}'
     )
+
+
+def test_the_stored_summary_holds_every_field_of_the_notification_and_reads_back() -> None:
+    record = summary_record(SUMMARY)
+    assert set(completed_message(SUMMARY)) - {"type"} <= set(record)
+    assert summary_from_record(record) == SUMMARY
+    # DynamoDB drops trailing zeros: the summary read back still has two places.
+    assert summary_from_record(record | {"totalAmount": Decimal("1234.5")}).total_amount.as_tuple().exponent == -2
 
 
 def test_the_response_carries_the_amount_as_a_two_place_string() -> None:

@@ -1,4 +1,8 @@
-"""The signup use case against an in-memory store: decisions, retries and notifications, no AWS."""
+"""The signup use case against an in-memory store: decisions and retries, no AWS.
+
+The use case sends nothing: the referral it commits is the notification (the stream relay
+publishes it; tests/unit/test_outbox_events.py and tests/lambdas/test_relay_*.py).
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -14,7 +18,6 @@ from referrals.signup import (
     CountChanged,
     Enrolled,
     NoTicket,
-    Notification,
     Profile,
     Referral,
     Rewarded,
@@ -38,11 +41,8 @@ class MemoryStore:
     tickets: dict[str, int] = field(default_factory=dict)  # the referrer's last ticket
     served: dict[str, int] = field(default_factory=dict)  # the ticket of its latest commit
     referrals: dict[tuple[str, int], Referral] = field(default_factory=dict)
-    published: list[Referral] = field(default_factory=list)
     commits: int = 0
     before_commit: Callable[[], CommitOutcome | None] = lambda: None
-    publish_error: Exception | None = None
-    mark_error: Exception | None = None
 
     def get_profile(self, user_id: str) -> Profile | None:
         return self.profiles.get(user_id)
@@ -90,17 +90,6 @@ class MemoryStore:
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None:
         return self.referrals.get((user_id, timestamp_ms))
 
-    def publish_reward(self, referral: Referral) -> None:
-        if self.publish_error is not None:
-            raise self.publish_error
-        self.published.append(referral)
-
-    def set_notification_failed(self, referral: Referral, failed: bool) -> None:
-        if self.mark_error is not None:
-            raise self.mark_error
-        key = (referral.user_id, referral.timestamp_ms)
-        self.referrals[key] = replace(self.referrals[key], notification_failed=failed)
-
     def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
         return sum((r.reward_amount for r in self.referrals.values()), Decimal(0)), Decimal(0)
 
@@ -131,7 +120,7 @@ def test_first_referral_of_a_referrer_without_counters(signups: Signups, store: 
     assert outcome.referral.signup_date == "2026-11-03T12:30:45.123Z"
     assert outcome.referral.timestamp_ms == int(NOW.timestamp() * 1000)
     assert store.profiles["ref"].referral_count == 1
-    assert store.published == [outcome.referral]
+    assert list(store.referrals.values()) == [outcome.referral]
 
 
 def test_enrolment_and_its_identical_retry(signups: Signups, store: MemoryStore) -> None:
@@ -159,8 +148,8 @@ def test_identical_retry_answers_the_original(signups: Signups, store: MemorySto
     first = signups.sign_up(refer("u1"))
     again = signups.sign_up(refer("u1"))
     assert isinstance(first, Rewarded)
-    assert again == Rewarded(first.referral, is_retry=True, notification=Notification.NOT_NEEDED)
-    assert len(store.published) == 1
+    assert again == Rewarded(first.referral, is_retry=True)
+    assert (len(store.referrals), store.commits) == (1, 2)  # the retry's commit was refused
 
 
 def test_same_user_with_another_code_conflicts(signups: Signups, store: MemoryStore) -> None:
@@ -192,7 +181,7 @@ def test_transaction_conflicts_are_retried(signups: Signups, store: MemoryStore)
 def test_a_referrer_too_busy_to_give_a_ticket_is_a_503_without_a_commit(signups: Signups, store: MemoryStore) -> None:
     store.take_ticket = lambda referrer_id, now_ms: NoTicket.BUSY  # type: ignore[method-assign]
     assert signups.sign_up(refer("u1")) == TooBusy(attempts=0)
-    assert (store.commits, store.published, set(store.profiles)) == (0, [], {"ref"})
+    assert (store.commits, store.referrals, set(store.profiles)) == (0, {}, {"ref"})
 
 
 def test_retries_are_bounded_with_growing_jittered_pauses(
@@ -207,44 +196,6 @@ def test_retries_are_bounded_with_growing_jittered_pauses(
     assert "u1" not in store.profiles
 
 
-def test_failed_publish_is_marked_and_resent_once_by_the_identical_retry(signups: Signups, store: MemoryStore) -> None:
-    store.publish_error = RuntimeError("sns down")
-    failed = signups.sign_up(refer("u1"))
-    assert isinstance(failed, Rewarded)
-    assert (failed.notification, failed.is_retry) == (Notification.FAILED, False)
-    assert "RuntimeError: sns down" in failed.notification_error
-    [stored] = store.referrals.values()
-    assert stored.notification_failed
-
-    failed_again = signups.sign_up(refer("u1"))
-    assert isinstance(failed_again, Rewarded)
-    assert failed_again.notification is Notification.FAILED
-    assert store.published == []
-
-    store.publish_error = None
-    resent = signups.sign_up(refer("u1"))
-    assert isinstance(resent, Rewarded)
-    assert (resent.notification, resent.is_retry) == (Notification.RESENT, True)
-    assert store.published == [stored]
-    [cleared] = store.referrals.values()
-    assert not cleared.notification_failed
-
-    quiet = signups.sign_up(refer("u1"))
-    assert isinstance(quiet, Rewarded)
-    assert quiet.notification is Notification.NOT_NEEDED
-    assert len(store.published) == 1
-
-
-def test_failure_to_mark_is_reported_with_the_publish_error(signups: Signups, store: MemoryStore) -> None:
-    store.publish_error = RuntimeError("sns down")
-    store.mark_error = RuntimeError("table down")
-    outcome = signups.sign_up(refer("u1"))
-    assert isinstance(outcome, Rewarded)
-    assert outcome.notification is Notification.FAILED
-    assert "sns down" in outcome.notification_error
-    assert "table down" in outcome.notification_error
-
-
 def test_stats_of_a_referrer(signups: Signups, store: MemoryStore) -> None:
     signups.sign_up(refer("u1"))
     signups.sign_up(refer("u2"))
@@ -252,18 +203,6 @@ def test_stats_of_a_referrer(signups: Signups, store: MemoryStore) -> None:
     assert stats is not None
     assert (stats.referral_count, stats.total_rewards, stats.pending_amount) == (2, Decimal(20), Decimal(20))
     assert signups.stats("nobody") is None
-
-
-def test_resent_notification_whose_mark_cannot_be_cleared_still_succeeds(signups: Signups, store: MemoryStore) -> None:
-    store.publish_error = RuntimeError("sns down")
-    signups.sign_up(refer("u1"))
-    store.publish_error = None
-    store.mark_error = RuntimeError("table down")
-    outcome = signups.sign_up(refer("u1"))
-    assert isinstance(outcome, Rewarded)
-    assert outcome.notification is Notification.RESENT
-    assert "table down" in outcome.notification_error
-    assert len(store.published) == 1
 
 
 def behind_two_tickets(store: MemoryStore) -> Ticket:
