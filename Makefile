@@ -6,7 +6,6 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 CHECKOV_VENV := .venv-checkov
 CHECKOV_INSTALLED := $(CHECKOV_VENV)/.installed-requirements
-SYNTH_JSON := cdktf.out/stacks/tap-stack/cdk.tf.json
 # main.py writes two stacks: tap-account (once per AWS account and region, shared by every
 # environment) and tap-stack (the environment of ENVIRONMENT_SUFFIX). tap-account goes first.
 ACCOUNT_STACK_DIR := cdktf.out/stacks/tap-account
@@ -86,12 +85,16 @@ $(CHECKOV_INSTALLED): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-lint: setup $(CHECKOV_INSTALLED) ## ruff, mypy, and checkov on the synthesized Terraform (default configuration)
+# The default configuration, whatever the shell holds: the settings main.py reads are unset.
+LINT_UNSET := $(foreach v,ENVIRONMENT_SUFFIX AWS_REGION STATE_BUCKET STATE_BUCKET_REGION WAF_ENABLED LOCAL_AWS_ENDPOINT REWARD_TIERS OPS_ALERT_EMAILS REPORT_READER_ROLE_ARNS OPERATOR_ROLE_ARNS,-u $(v))
+
+lint: setup $(CHECKOV_INSTALLED) ## ruff, mypy, parliament (IAM policies) and checkov on the synthesized Terraform of both stacks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy stacks lambdas main.py tools
 	$(VENV)/bin/mypy benchmarks  # on its own: it imports the handlers through tests/ (another module root)
-	env -u ENVIRONMENT_SUFFIX -u AWS_REGION -u STATE_BUCKET -u WAF_ENABLED -u LOCAL_AWS_ENDPOINT $(PY) main.py
-	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(SYNTH_JSON)
+	env $(LINT_UNSET) $(PY) main.py
+	$(PY) -m tools.lint_policies $(ACCOUNT_STACK_DIR)/cdk.tf.json $(ENVIRONMENT_STACK_DIR)/cdk.tf.json
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(ENVIRONMENT_STACK_DIR)/cdk.tf.json --file $(ACCOUNT_STACK_DIR)/cdk.tf.json
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache
