@@ -24,9 +24,13 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/tools/terraform-offline.tfrc
 endif
 endif
 
-.PHONY: setup synth validate plan deploy destroy destroy-account test snapshot lint demo bench bench-quick clean
+.PHONY: help setup synth validate plan deploy destroy destroy-account test snapshot lint demo bench bench-quick clean
 
-setup: $(INSTALLED)
+help: ## List the targets and what each does
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' | \
+		awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: $(INSTALLED) ## Create .venv and install the pinned requirements (every target does this itself)
 
 # Reinstall only when the pins change.
 $(INSTALLED): requirements.txt
@@ -96,5 +100,5 @@ lint: setup $(CHECKOV_INSTALLED) ## ruff, mypy, parliament (IAM policies) and ch
 	$(PY) -m tools.lint_policies $(ACCOUNT_STACK_DIR)/cdk.tf.json $(ENVIRONMENT_STACK_DIR)/cdk.tf.json
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file $(ENVIRONMENT_STACK_DIR)/cdk.tf.json --file $(ACCOUNT_STACK_DIR)/cdk.tf.json
 
-clean:
+clean: ## Remove synth output, build artifacts and tool caches
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache

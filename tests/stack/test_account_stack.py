@@ -54,3 +54,8 @@ def test_no_environment_manages_an_account_wide_setting(synths: dict[str, Synth]
         if name.startswith("tap-stack"):
             for resource_type in account_wide:
                 assert not synth.resources(resource_type), (name, resource_type)
+
+
+def test_both_stacks_require_a_terraform_with_s3_native_locking(synths: dict[str, Synth]) -> None:
+    for name, synth in synths.items():
+        assert synth.json["terraform"]["required_version"] == ">= 1.10", name
