@@ -9,7 +9,7 @@ policy must at least not deny. Rows marked `denied` are what must stay impossibl
 """
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tests.stack.conftest import Synth
 from tests.stack.policy_evaluation import ALLOW, DENY, NO_OPINION, Request, decide, unsupported
@@ -29,6 +29,10 @@ class Edge:
     resource: dict | None  # the resource's policy; None: the resource type has none here
     resource_must_allow: bool = False  # key policies and service principals
     denied: bool = False  # must be impossible
+
+    def refused(self) -> "Edge":
+        """The same edge, as one that must stay impossible."""
+        return replace(self, denied=True)
 
 
 @dataclass
@@ -149,78 +153,45 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
         return {"kms:ViaService": f"{service}.{REGION}.amazonaws.com"}
 
     table_of = {"dynamodb:GetItem": table, "dynamodb:TransactWriteItems": table}
+    cloudwatch, apigateway, logs = (
+        "cloudwatch.amazonaws.com",
+        "apigateway.amazonaws.com",
+        f"logs.{REGION}.amazonaws.com",
+    )
+    ours = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": alarm_arn(first_alarm)}
+    ops_topic_arn = s.ref("aws_sns_topic", "arn", name=ops_topic)
+    reward_fn_arn = s.ref("aws_lambda_function", "arn", function_name=reward_fn)
+    other_api = f"arn:aws:execute-api:{REGION}:999999999999:other/{suffix}/POST/signup"
+
+    def service(name: str, action: str, resource: str, policy: dict, context: dict[str, str]) -> Edge:
+        """An AWS service acting: it has no identity policy, so the resource's policy alone decides."""
+        return Edge(call(("Service", name), action, resource, **context), None, policy, resource_must_allow=True)
+
     rows: dict[str, Edge] = {
         # CloudWatch alarms -> ops topic and its key (an AWS service: only the resource side exists).
-        "cloudwatch alarm -> ops topic": Edge(
-            call(
-                ("Service", "cloudwatch.amazonaws.com"),
-                "sns:Publish",
-                s.ref("aws_sns_topic", "arn", name=ops_topic),
-                **{"aws:SourceAccount": ACCOUNT, "aws:SourceArn": alarm_arn(first_alarm)},
-            ),
-            None,
-            s.topic(ops_topic),
-            resource_must_allow=True,
-        ),
-        "cloudwatch alarm -> key (encrypted ops topic)": Edge(
-            call(
-                ("Service", "cloudwatch.amazonaws.com"),
-                "kms:GenerateDataKey",
-                key,
-                **{"aws:SourceAccount": ACCOUNT, "aws:SourceArn": alarm_arn(first_alarm)},
-            ),
-            None,
-            s.key(),
-            resource_must_allow=True,
-        ),
-        "cloudwatch, for another account's alarm -> ops topic": Edge(
-            call(
-                ("Service", "cloudwatch.amazonaws.com"),
-                "sns:Publish",
-                s.ref("aws_sns_topic", "arn", name=ops_topic),
-                **{"aws:SourceAccount": "999999999999", "aws:SourceArn": alarm_arn(first_alarm)},
-            ),
-            None,
-            s.topic(ops_topic),
-            resource_must_allow=True,
-            denied=True,
-        ),
-        "cloudwatch, for an alarm of another stack -> ops topic": Edge(
-            call(
-                ("Service", "cloudwatch.amazonaws.com"),
-                "sns:Publish",
-                s.ref("aws_sns_topic", "arn", name=ops_topic),
-                **{"aws:SourceAccount": ACCOUNT, "aws:SourceArn": alarm_arn("someone-elses-alarm")},
-            ),
-            None,
-            s.topic(ops_topic),
-            resource_must_allow=True,
-            denied=True,
-        ),
+        "cloudwatch alarm -> ops topic": service(cloudwatch, "sns:Publish", ops_topic_arn, s.topic(ops_topic), ours),
+        "cloudwatch alarm -> key (encrypted ops topic)": service(cloudwatch, "kms:GenerateDataKey", key, s.key(), ours),
+        "cloudwatch, for another account's alarm -> ops topic": service(
+            cloudwatch, "sns:Publish", ops_topic_arn, s.topic(ops_topic), ours | {"aws:SourceAccount": "999999999999"}
+        ).refused(),
+        "cloudwatch, for an alarm of another stack -> ops topic": service(
+            cloudwatch, "sns:Publish", ops_topic_arn, s.topic(ops_topic), ours | {"aws:SourceArn": alarm_arn("other")}
+        ).refused(),
         # API Gateway -> reward function: the route's permission on the function.
-        "api gateway POST /signup -> reward function": Edge(
-            call(
-                ("Service", "apigateway.amazonaws.com"),
-                "lambda:InvokeFunction",
-                s.ref("aws_lambda_function", "arn", function_name=reward_fn),
-                **{"aws:SourceArn": api_call},
-            ),
-            None,
+        "api gateway POST /signup -> reward function": service(
+            apigateway,
+            "lambda:InvokeFunction",
+            reward_fn_arn,
             s.function_policy(reward_fn),
-            resource_must_allow=True,
+            {"aws:SourceArn": api_call},
         ),
-        "api gateway, another API -> reward function": Edge(
-            call(
-                ("Service", "apigateway.amazonaws.com"),
-                "lambda:InvokeFunction",
-                s.ref("aws_lambda_function", "arn", function_name=reward_fn),
-                **{"aws:SourceArn": f"arn:aws:execute-api:{REGION}:999999999999:other/{suffix}/POST/signup"},
-            ),
-            None,
+        "api gateway, another API -> reward function": service(
+            apigateway,
+            "lambda:InvokeFunction",
+            reward_fn_arn,
             s.function_policy(reward_fn),
-            resource_must_allow=True,
-            denied=True,
-        ),
+            {"aws:SourceArn": other_api},
+        ).refused(),
         # Scheduler -> its role -> payout function and the schedule DLQ (encrypted).
         "scheduler assumes its role": Edge(
             call(("Service", "scheduler.amazonaws.com"), "sts:AssumeRole", s.role_arn(scheduler_role)),
@@ -266,31 +237,18 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
         ),
         # CloudWatch Logs -> key, for this stack's log groups only.
         **{
-            f"cloudwatch logs ({group['name']}) -> key": Edge(
-                call(
-                    ("Service", f"logs.{REGION}.amazonaws.com"),
-                    "kms:GenerateDataKey",
-                    key,
-                    **{"kms:EncryptionContext:aws:logs:arn": log_group_arn(group["name"])},
-                ),
-                None,
+            f"cloudwatch logs ({group['name']}) -> key": service(
+                logs,
+                "kms:GenerateDataKey",
+                key,
                 s.key(),
-                resource_must_allow=True,
+                {"kms:EncryptionContext:aws:logs:arn": log_group_arn(group["name"])},
             )
             for group in synth.resources("aws_cloudwatch_log_group").values()
         },
-        "cloudwatch logs (another log group) -> key": Edge(
-            call(
-                ("Service", f"logs.{REGION}.amazonaws.com"),
-                "kms:Decrypt",
-                key,
-                **{"kms:EncryptionContext:aws:logs:arn": log_group_arn("/other")},
-            ),
-            None,
-            s.key(),
-            resource_must_allow=True,
-            denied=True,
-        ),
+        "cloudwatch logs (another log group) -> key": service(
+            logs, "kms:Decrypt", key, s.key(), {"kms:EncryptionContext:aws:logs:arn": log_group_arn("/other")}
+        ).refused(),
         # Each function -> its table, bucket, topic; the key names both roles.
         "reward role -> referral table (signup transaction)": Edge(
             call(arn(reward_role), "dynamodb:UpdateItem", table),
