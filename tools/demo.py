@@ -2,8 +2,9 @@
 """`make demo`: the whole system on this machine, no AWS account and no Docker.
 
 Starts moto_server, deploys the Terraform that main.py synthesizes (LOCAL_AWS_ENDPOINT pointing the
-provider at the emulator; tap-account, then tap-stack), drives it through the deployed API and
-schedule (tools/referral_flow.py), prints the payout report and a summary, destroys everything
+provider at the emulator; tap-account, then tap-stack), drives it through the deployed API,
+schedule and event source mappings (tools/referral_flow.py), prints the payout report, what the
+event relay published to the reward topic and a summary, destroys everything
 (tap-stack, then tap-account) and stops the emulator. The emulator is stopped and the temporary
 directory removed however it ends; any failure exits non-zero.
 """
@@ -25,6 +26,7 @@ if __package__ in (None, ""):
     # Run as `python tools/demo.py`: make the project importable, as `python -m tools.demo` would.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tools.local_notifications import Notification
 from tools.local_stack import (
     LocalDeployment,
     StepFailed,
@@ -33,7 +35,7 @@ from tools.local_stack import (
     tail,
     tear_down,
 )
-from tools.referral_flow import Exchange, FlowResult, PayoutResults, SignupResults, run_flow
+from tools.referral_flow import Exchange, FlowResult, PayoutResults, RelayResults, RelayRun, SignupResults, run_flow
 
 INTERRUPTED_STATUS = 130
 
@@ -149,7 +151,13 @@ def _drive(deployment: LocalDeployment, handler_log: Path, progress: Progress) -
 
 
 def show(result: FlowResult, out: TextIO) -> None:
-    print(_signup_section(result.signups), _payout_section(result.payout), _summary_section(result), sep="\n", file=out)
+    sections = [
+        _signup_section(result.signups),
+        _payout_section(result.payout),
+        _notifications_section(result.relay),
+        _summary_section(result),
+    ]
+    print(*sections, sep="\n", file=out)
 
 
 def _signup_section(results: SignupResults) -> str:
@@ -177,6 +185,53 @@ def _payout_section(payout: PayoutResults) -> str:
         f"Report {answer['reportLocation']}",
     ]
     return "\n".join(lines + [f"  {row}" for row in payout.report.splitlines()])
+
+
+def _notifications_section(relay: RelayResults) -> str:
+    sizes = "/".join(sorted({str(size) for size in relay.batch_sizes}))
+    lines = [
+        "",
+        "Notifications (SNS → SQS, published by the event relay from the table streams)",
+        f"  relay after the signups: {_relay_text(relay.after_signups)}",
+        f"  relay after the payout:  {_relay_text(relay.after_payout)}",
+        f"  (batches of up to {sizes} records, the mappings' BatchSize; Lambda would retry from a reported failure)",
+    ]
+    width = max((len(n.body.get("eventId", "")) for n in relay.notifications), default=0)
+    lines += [
+        f"  {n.event_type:<17}  {n.body.get('eventId', ''):<{width}}  {_notification_text(n)}"
+        for n in relay.notifications
+    ]
+    topics = sorted({n.topic_arn.rsplit(":", 1)[-1] for n in relay.notifications})
+    lines.append(
+        f"  {len(relay.notifications)} messages from topic {', '.join(topics) or '(none)'}, "
+        "each in SNS's envelope with its event_type message attribute (raw delivery off)"
+    )
+    return "\n".join(lines)
+
+
+def _relay_text(run: RelayRun) -> str:
+    per_table = ", ".join(f"{count} from {table}" for table, count in run.records.items())
+    failures = f"{run.failed} reported failed records" if run.failed else "no failed record"
+    return f"stream records {per_table}: {_count(len(run.invocations), 'invocation')}, {failures}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _notification_text(notification: Notification) -> str:
+    body = notification.body
+    if notification.event_type == "referral.rewarded":
+        return (
+            f"{body['userId']:<16} -> {body['referrerId']:<6} referral #{body['referralCount']:<3} "
+            f"reward {_money(body['rewardAmount'])}"
+        )
+    if notification.event_type == "payout.completed":
+        return (
+            f"{body['payoutId']}: {body['totalReferrers']} referrers, {_money(body['totalAmount'])} in all, "
+            f"report {body['reportLocation']}"
+        )
+    return str(body)
 
 
 def _signup_text(exchange: Exchange) -> str:

@@ -37,6 +37,32 @@ EMULATOR_DESTROY_GAPS = {
 }
 
 
+# Where moto behaves unlike AWS while the deployment runs, and what the local tools do about each.
+EMULATOR_BEHAVIOUR_GAPS = {
+    "event source mappings run nothing": (
+        "moto stores both mappings of the relay but can run a function only in Docker, so nothing reads the "
+        "streams: the demo and tests/e2e read them (tools/local_streams.py) and run the relay in-process, "
+        "batched and retried as each mapping is configured (tools/local_lambda.py, deliver_records)"
+    ),
+    "a stream with a mapping loses its records": (
+        "after every write to a table with a mapping, moto tries to invoke the function; without Docker it gets "
+        "an error text back, takes it for a delivered batch and empties the table's stream (and numbers the next "
+        "record as the first). AWS keeps every record 24 hours whoever reads it. tools/moto_server.py starts "
+        "moto with that delivery switched off, so the streams keep their records"
+    ),
+    "ListEventSourceMappings by FunctionName": (
+        "moto matches the filter against the exact text the mapping was created with (the stack gives the "
+        "function's ARN), so the function's name finds nothing; AWS accepts a name, an ARN or a partial ARN. "
+        "The tools and tests/e2e list the mappings by EventSourceArn"
+    ),
+    "dynamodbstreams on the account endpoint": (
+        "botocore 1.44 sends dynamodbstreams calls to <account>.streams-ddb.<region>.amazonaws.com, which moto's "
+        "in-process mock does not serve: tests/lambdas use REGIONAL_ENDPOINT (tools/local_streams.py); a client "
+        "with the local server's endpoint_url needs nothing"
+    ),
+}
+
+
 def allowed_drift(stack: str) -> set[tuple[str, str]]:
     """(resource address, attribute) pairs a plan of `stack` on moto shows right after an apply."""
     return {(gap.address, gap.attribute) for gap in EMULATOR_PLAN_GAPS if gap.stack == stack}

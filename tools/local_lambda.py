@@ -3,8 +3,9 @@
 moto creates Lambda functions but cannot invoke them without Docker, so their code runs here: the
 handler each function is configured with, under exactly the environment it has (read back from the
 emulator) plus what the Lambda runtime adds, with a context that counts down its own timeout.
-Events arrive as the deployed API and schedule would send them: API Gateway proxy events for the
-API's routes, and the schedule's own input with Scheduler's placeholders filled in.
+Events arrive as the deployed API, schedule and event source mappings would send them: API Gateway
+proxy events for the API's routes, the schedule's own input with Scheduler's placeholders filled
+in, and batches of a table's stream records as the mapping on that stream configures them.
 """
 
 import importlib
@@ -23,7 +24,8 @@ from typing import Any
 
 import boto3
 
-from tools.local_stack import FAKE_ACCESS_KEY, PROJECT_ROOT, LocalDeployment
+from tools.local_stack import FAKE_ACCESS_KEY, PROJECT_ROOT, LocalDeployment, StepFailed
+from tools.local_streams import sequence_number, stream_event
 
 LAMBDAS_DIR = PROJECT_ROOT / "lambdas"  # the zip root: handlers import `referrals` from here
 SCHEDULED_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # how Scheduler writes <aws.scheduler.scheduled-time>
@@ -283,3 +285,86 @@ def deployed_schedule(deployment: LocalDeployment, name: str) -> DeployedSchedul
         target_arn=schedule["Target"]["Arn"],
         input_template=schedule["Target"]["Input"],
     )
+
+
+# Event source mappings --------------------------------------------------------------------------
+
+ITEM_FAILURES = "ReportBatchItemFailures"
+
+
+@dataclass(frozen=True)
+class DeployedStreamMapping:
+    stream_arn: str
+    function_arn: str
+    batch_size: int
+    retry_attempts: int  # MaximumRetryAttempts; -1: until the record expires
+    reports_item_failures: bool  # FunctionResponseTypes holds ReportBatchItemFailures
+
+
+def deployed_stream_mappings(deployment: LocalDeployment, stream_arn: str) -> list[DeployedStreamMapping]:
+    """The event source mappings reading a stream, as the emulator stores them."""
+    lambda_ = deployment.client("lambda")
+    # By the stream, not by the function: moto matches FunctionName only against the exact text
+    # the mapping was created with (tools/emulator_gaps.py).
+    pages = lambda_.get_paginator("list_event_source_mappings").paginate(EventSourceArn=stream_arn)
+    return [
+        DeployedStreamMapping(
+            stream_arn=mapping["EventSourceArn"],
+            function_arn=mapping["FunctionArn"],
+            batch_size=mapping["BatchSize"],
+            retry_attempts=mapping.get("MaximumRetryAttempts", -1),
+            reports_item_failures=ITEM_FAILURES in mapping.get("FunctionResponseTypes", []),
+        )
+        for page in pages
+        for mapping in page["EventSourceMappings"]
+        if mapping.get("State", "Enabled") == "Enabled"
+    ]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    records: int  # how many records the batch held
+    failed_from: int | None  # index in the batch Lambda would retry from; None: the batch is done
+
+
+def deliver_records(mapping: DeployedStreamMapping, records: list[dict], handler: Handler) -> list[Invocation]:
+    """Lambda's side of the mapping, for records already read from its stream, in order.
+
+    Batches of the mapping's BatchSize. With ReportBatchItemFailures, a response that lists failed
+    records makes Lambda checkpoint before the first of them (the lowest sequence number) and read
+    the next batch from there; after MaximumRetryAttempts such retries Lambda would send the
+    batch's position to the on-failure destination and move on, which here is a StepFailed. A
+    handler that raises fails the step too (Lambda would retry and bisect the whole batch).
+    """
+    invocations: list[Invocation] = []
+    position, retries = 0, 0
+    while position < len(records):
+        batch = records[position : position + mapping.batch_size]
+        response = handler(stream_event(batch))
+        failed_from = _first_failed(batch, response) if mapping.reports_item_failures else None
+        invocations.append(Invocation(len(batch), failed_from))
+        if failed_from is None:
+            position, retries = position + len(batch), 0
+            continue
+        retries += 1
+        if 0 <= mapping.retry_attempts < retries:
+            raise StepFailed(
+                f"the relay kept failing from stream record {batch[failed_from]['dynamodb']['SequenceNumber']} "
+                f"({mapping.retry_attempts} retries); Lambda would send the batch's position to the mapping's "
+                "on-failure destination"
+            )
+        position += failed_from
+    return invocations
+
+
+def _first_failed(batch: list[dict], response: Any) -> int | None:
+    """Where Lambda retries from after a partial batch response: None when nothing failed."""
+    failures = (response or {}).get("batchItemFailures") or []
+    if not failures:
+        return None
+    numbers = [sequence_number(record) for record in batch]
+    identifiers = [str(failure.get("itemIdentifier") or "") for failure in failures]
+    # An identifier that is empty or names no record of the batch fails the whole batch, as on AWS.
+    if not all(identifier.isdigit() and int(identifier) in numbers for identifier in identifiers):
+        return 0
+    return numbers.index(min(int(identifier) for identifier in identifiers))

@@ -90,7 +90,9 @@ def _start_emulator(log_path: Path) -> Emulator:
     port = _free_port()
     with log_path.open("wb") as log:  # the child writes through its own copy of the descriptor
         process = subprocess.Popen(  # noqa: S603 - a fixed argument list, no shell
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            # moto's server, keeping the tables' stream records as AWS does (tools/moto_server.py).
+            [sys.executable, "-m", "tools.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            cwd=PROJECT_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
             # The stack attaches two AWS managed policies (API Gateway's logging role, Lambda

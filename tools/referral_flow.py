@@ -5,6 +5,11 @@ tiers); one request of each refused kind; statistics. Then the monthly payout, s
 schedule's own input as if it fired right after the signups; the same run again, which pays
 nothing twice; the deadline check's schedule input, which finds the payout completed; the CSV
 report from the bucket; statistics once more.
+
+After the signups and again after the payout, the event relay runs on what both tables' streams
+gained meanwhile, as their event source mappings would deliver it (tools/local_lambda.py); a
+queue subscribed to the reward topic from the start receives what it published
+(tools/local_notifications.py).
 """
 
 import csv
@@ -17,14 +22,20 @@ from typing import Any
 
 from tools.local_lambda import (
     ApiAnswer,
+    DeployedStreamMapping,
+    Invocation,
     LocalApi,
+    deliver_records,
     deployed_function,
     deployed_routes,
     deployed_schedule,
+    deployed_stream_mappings,
     function_name_of,
     running_function,
 )
-from tools.local_stack import LOCAL_SUFFIX, LocalDeployment, Phase, quiet_phase
+from tools.local_notifications import Notification, subscribed_queue
+from tools.local_stack import LOCAL_SUFFIX, LocalDeployment, Phase, StepFailed, quiet_phase
+from tools.local_streams import StreamReader, table_stream_arn
 
 REFERRALS = {"alice": 12, "bob": 2}  # friends each referrer brings
 UNKNOWN_CODE = "nobody"
@@ -63,10 +74,32 @@ class PayoutResults:
 
 
 @dataclass(frozen=True)
+class RelayRun:
+    """One run of the relay on what the streams gained since the last one."""
+
+    records: dict[str, int]  # table -> stream records read
+    invocations: list[Invocation]  # the batches handed to the relay, in order (retries included)
+
+    @property
+    def failed(self) -> int:
+        """Invocations whose response listed failed records (each retried from the first of them)."""
+        return sum(invocation.failed_from is not None for invocation in self.invocations)
+
+
+@dataclass(frozen=True)
+class RelayResults:
+    after_signups: RelayRun
+    after_payout: RelayRun
+    batch_sizes: list[int]  # BatchSize of each mapping, as deployed
+    notifications: list[Notification]  # what the queue subscribed to the reward topic received
+
+
+@dataclass(frozen=True)
 class FlowResult:
     signups: SignupResults
     payout: PayoutResults
     stats_after: list[Exchange]
+    relay: RelayResults
 
 
 def friend_of(referrer: str, number: int) -> str:
@@ -75,12 +108,19 @@ def friend_of(referrer: str, number: int) -> str:
 
 def run_flow(deployment: LocalDeployment, phase: Phase = quiet_phase) -> FlowResult:
     reward = deployed_function(deployment, deployment.outputs["reward-calc-lambda-name"])
-    with running_function(reward, deployment.endpoint) as reward_handler:
-        signups = sign_up_everyone(_api(deployment, {reward.name: reward_handler}), phase)
-    payout = pay_out(deployment, phase)
+    feeds = _stream_feeds(deployment)
+    with subscribed_queue(deployment, deployment.outputs["sns-topic"]) as inbox:
+        with running_function(reward, deployment.endpoint) as reward_handler:
+            signups = sign_up_everyone(_api(deployment, {reward.name: reward_handler}), phase)
+        after_signups = relay(deployment, feeds, phase)
+        payout = pay_out(deployment, phase)
+        after_payout = relay(deployment, feeds, phase)
+        with phase("inbox", "receive what the queue subscribed to the reward topic got"):
+            notifications = inbox.receive_all()
     with running_function(reward, deployment.endpoint) as reward_handler:
         stats_after = _stats(_api(deployment, {reward.name: reward_handler}))
-    return FlowResult(signups, payout, stats_after)
+    relayed = RelayResults(after_signups, after_payout, [feed.mapping.batch_size for feed in feeds], notifications)
+    return FlowResult(signups, payout, stats_after, relayed)
 
 
 def sign_up_everyone(api: LocalApi, phase: Phase) -> SignupResults:
@@ -120,6 +160,46 @@ def pay_out(deployment: LocalDeployment, phase: Phase) -> PayoutResults:
     with phase("report", "download the CSV report from the bucket"):
         report = _download(deployment, answer["reportLocation"])
     return PayoutResults(event, answer, repeat, deadline_check, report)
+
+
+@dataclass(frozen=True)
+class _StreamFeed:
+    """One table's stream, the mapping that feeds a function from it, and where its reading stopped."""
+
+    table: str
+    mapping: DeployedStreamMapping
+    reader: StreamReader
+
+
+def _stream_feeds(deployment: LocalDeployment) -> list[_StreamFeed]:
+    """A reader per event source mapping of the two tables' streams, from the oldest record kept."""
+    dynamodb = deployment.client("dynamodb")
+    streams = deployment.client("dynamodbstreams")
+    feeds = []
+    for output in ("referral-table-name", "idempotency-table-name"):
+        table = deployment.outputs[output]
+        stream_arn = table_stream_arn(dynamodb, table)
+        mappings = deployed_stream_mappings(deployment, stream_arn)
+        if not mappings:
+            raise StepFailed(f"no enabled event source mapping reads the stream of {table} ({stream_arn})")
+        feeds += [_StreamFeed(table, mapping, StreamReader(streams, stream_arn)) for mapping in mappings]
+    return feeds
+
+
+def relay(deployment: LocalDeployment, feeds: list[_StreamFeed], phase: Phase = quiet_phase) -> RelayRun:
+    """Each mapping's function (the relay) on the records its stream gained since the last run."""
+    records: dict[str, int] = {}
+    invocations: list[Invocation] = []
+    with phase("relay", "the event relay on both tables' new stream records, batched as their mappings say"):
+        for feed in feeds:
+            new_records = feed.reader.new_records()
+            records[feed.table] = records.get(feed.table, 0) + len(new_records)
+            if not new_records:
+                continue  # Lambda invokes nothing for a stream with nothing new
+            function = deployed_function(deployment, function_name_of(feed.mapping.function_arn))
+            with running_function(function, deployment.endpoint) as handler:
+                invocations += deliver_records(feed.mapping, new_records, handler)
+    return RelayRun(records, invocations)
 
 
 def _api(deployment: LocalDeployment, handlers: dict[str, Any]) -> LocalApi:
