@@ -5,7 +5,6 @@ from cdktf import LocalBackend, S3Backend, TerraformStack
 
 from stacks.config import StackConfig
 
-
 # S3-native state locking (use_lockfile) arrived in Terraform 1.10; older CLIs stop with this.
 REQUIRED_TERRAFORM = ">= 1.10"
 
