@@ -31,7 +31,7 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError(f"amount must be a decimal string or integer, not {type(value).__name__}")
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
+        amount = Decimal(value)  # a string may have whitespace around it: Decimal() ignores it
     except (InvalidOperation, ValueError) as error:
         raise ValueError(f"amount {value!r} is not a decimal number") from error
     if not amount.is_finite() or amount < 0:

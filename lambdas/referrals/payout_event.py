@@ -68,7 +68,7 @@ def _scheduled_request(value: object, now: datetime) -> PayoutRequest:
     if not isinstance(value, str) or not _SCHEDULED_TIME.fullmatch(value):
         raise InvalidPayoutEvent(f"scheduledTime must be an ISO 8601 UTC time like 2026-12-01T02:00:00Z, got {value!r}")
     try:
-        scheduled = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        scheduled = datetime.fromisoformat(value)  # reads "Z" as UTC (Python 3.11 and later)
     except ValueError as error:  # the right shape, but no such time: 2026-02-30, hour 24, year 0000
         raise InvalidPayoutEvent(f"scheduledTime {value!r} is not a real UTC time: {error}") from error
     if scheduled > now:
