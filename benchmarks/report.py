@@ -1,17 +1,20 @@
 """The one table: every figure of every section with its goal, as text and as JSON rows.
 
 Goals come from issue 8; the signup's call counts from issue 13, which took the publish out of
-the reward function (the stream relay sends the notification). Timings and the contended-signup
-mean are reported against their goals but never fail the run: they depend on the machine and on
-thread scheduling. The other counts (calls on the happy path, items read, claim writes) are the
-same on every run; missing one of those is a regression, so `python -m benchmarks` exits 1 (see
-__main__.py).
+the reward function (the stream relay sends the notification); the signups under DynamoDB's
+transaction conflicts from issue 15. Timings and the moto contended-signup mean are reported
+against their goals but never fail the run: they depend on the machine and on thread scheduling.
+The other counts (calls on the happy path, items read, claim writes, and the 503s and calls per
+signup under the conflict model, which runs in simulated time) are the same on every run; missing
+one of those is a regression, so `python -m benchmarks` exits 1 (see __main__.py). The model's
+latencies are simulated too, but they are timings: reported, never failing the run.
 """
 
 from dataclasses import dataclass
 
 from benchmarks.cold_start import BASELINE, ImportFigures
 from benchmarks.payout_cost import PayoutFigures
+from benchmarks.signup_contention import ModelCell
 from benchmarks.signup_cost import SignupFigures
 from benchmarks.suite import SuiteFigures
 from benchmarks.synth_child import CONSTRUCT_BUILDING
@@ -21,7 +24,11 @@ TS_NODE_SYNTH_S = 2.8  # the original TypeScript app through ts-node, on these m
 TS_NODE_SYNTH_MIB = 243
 COLD_START_RATIO = 1.3
 HAPPY_PATH_CALLS = 2
-CONTENDED_CALLS = 2.3
+# Issue 15, under the conflict model at T = 20 ms: no 503, and these.
+MODEL_GOAL_TRANSACTION_MS = 20
+MODEL_BURST_CALLS = 3.0
+MODEL_STREAM_CALLS = 2.5
+MODEL_STREAM_P95_MS = 500
 ITEMS_READ_PER_REWARD = 1.05
 CLAIM_WRITES_PER_1000 = 10
 NO_GOAL = ""
@@ -137,16 +144,63 @@ def signup_rows(signups: SignupFigures, concurrent: int) -> list[Row]:
             happy == HAPPY_PATH_CALLS,
             deterministic=True,
         ),
-        _goal(
-            f"{concurrent} at once for one referrer, mean of {len(trials)} trials",
+        # No goal: the queue schedules commits on DynamoDB's timing, and moto's commit is an order
+        # of magnitude slower here; the goals are the conflict model's (section 3b).
+        Row(
+            f"{concurrent} at once for one referrer, mean of {len(trials)} trials (no goal, see 3b)",
             f"{signups.mean_calls_under_contention:.2f}",
-            f"<= {CONTENDED_CALLS}",
-            signups.mean_calls_under_contention <= CONTENDED_CALLS,
         ),
         Row("  per trial", per_trial),
+        Row("  commit time in moto here, median (DynamoDB: 10-30 ms)", f"{signups.median_commit_ms:.0f} ms"),
         Row("  commit attempts per successful signup", f"{commits / max(succeeded, 1):.2f}"),
         Row("  signups succeeded / answered 503 (busy)", f"{succeeded} / {busy}"),
     ]
+
+
+def contention_rows(cells: list[ModelCell]) -> list[Row]:
+    rows = [
+        Row(
+            "3b. Signup under DynamoDB's transaction conflicts: one referrer, conflict model, simulated time, W = 5 ms",
+            heading=True,
+        )
+    ]
+    for cell in cells:
+        timing = f"T = {cell.transaction_ms} ms"
+        if cell.spread:  # outside the issue's model, whose times are fixed: a warning, not a goal
+            low, high = (round(cell.transaction_ms * (1 + sign * cell.spread)) for sign in (-1, 1))
+            timing = f"T = {low}-{high} ms, varying per call (no goal)"
+        value = (
+            f"{cell.succeeded}/{cell.signups} ok, {cell.busy} x 503, {cell.calls_per_success:.2f} calls per success, "
+            f"p50 {cell.latency_ms(0.5):.0f} / p95 {cell.latency_ms(0.95):.0f} ms"
+        )
+        trials = f"{len(cell.trials)} trial" + ("s" if len(cell.trials) > 1 else "")
+        rows.append(Row(f"{timing}, {cell.workload}, {trials}", value))
+        if cell.transaction_ms == MODEL_GOAL_TRANSACTION_MS and not cell.spread:
+            rows += _model_goal_rows(cell)
+    return rows
+
+
+def _model_goal_rows(cell: ModelCell) -> list[Row]:
+    stream = cell.workload != "20 at once"
+    calls_goal = MODEL_STREAM_CALLS if stream else MODEL_BURST_CALLS
+    rows = [
+        _goal("  answered 503", str(cell.busy), "0", cell.busy == 0, deterministic=True),
+        _goal(
+            "  AWS calls per successful signup",
+            f"{cell.calls_per_success:.2f}",
+            f"<= {calls_goal}",
+            cell.calls_per_success <= calls_goal,
+            deterministic=True,
+        ),
+    ]
+    if stream:
+        p95 = cell.latency_ms(0.95)
+        rows.append(
+            _goal(
+                "  p95 latency (simulated)", f"{p95:.0f} ms", f"<= {MODEL_STREAM_P95_MS} ms", p95 <= MODEL_STREAM_P95_MS
+            )
+        )
+    return rows
 
 
 def payout_rows(payouts: list[PayoutFigures]) -> list[Row]:

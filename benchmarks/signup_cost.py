@@ -10,7 +10,9 @@ aws_calls.py): one per operation our code asks for, botocore's own retries not i
 """
 
 import io
+import statistics
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, redirect_stdout
@@ -37,6 +39,7 @@ class ContendedTrial:
     rejected_busy: int  # answered BUSY
     calls: int
     transactions: int  # TransactWriteItems attempts
+    commit_ms: list[float]  # each TransactWriteItems, as the caller waited for it (wall clock)
 
     @property
     def calls_per_success(self) -> float:
@@ -52,6 +55,12 @@ class SignupFigures:
     def mean_calls_under_contention(self) -> float:
         """Over all trials: every call made / every signup that succeeded."""
         return sum(t.calls for t in self.trials) / sum(t.succeeded for t in self.trials)
+
+    @property
+    def median_commit_ms(self) -> float:
+        """How long a commit took here, waiting for the lock and the other threads included: the
+        T this emulator shows the signup queue (DynamoDB's is 10-30 ms)."""
+        return statistics.median(ms for t in self.trials for ms in t.commit_ms)
 
 
 def measure_signups(trials: int, concurrent: int) -> SignupFigures:
@@ -70,7 +79,8 @@ def _happy_path() -> list[str]:
 
 
 def _contended(concurrent: int) -> ContendedTrial:
-    with emulated_aws(), _one_request_at_a_time():
+    commit_ms: list[float] = []
+    with emulated_aws(), _one_request_at_a_time(commit_ms):
         sign_up(REFERRER)
         with recorded_calls() as log, ThreadPoolExecutor(concurrent) as pool:
             statuses = [status for status, _ in pool.map(lambda n: sign_up(f"user-{n}", REFERRER), range(concurrent))]
@@ -82,17 +92,23 @@ def _contended(concurrent: int) -> ContendedTrial:
         rejected_busy=statuses.count(BUSY),
         calls=len(log.calls),
         transactions=log.calls.count("dynamodb:TransactWriteItems"),
+        commit_ms=commit_ms,
     )
 
 
 @contextmanager
-def _one_request_at_a_time() -> Iterator[None]:
+def _one_request_at_a_time(commit_ms: list[float]) -> Iterator[None]:
+    """Serialise moto's requests, and time each commit (appended to `commit_ms`)."""
     lock = threading.Lock()
     emulate = BotocoreStubber.__call__
 
-    def serialised(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+    def serialised(self: BotocoreStubber, event_name: str, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
         with lock:
-            return emulate(self, *args, **kwargs)
+            answer = emulate(self, event_name, *args, **kwargs)
+        if event_name.endswith("TransactWriteItems"):
+            commit_ms.append((time.perf_counter() - started) * 1000)
+        return answer
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(BotocoreStubber, "__call__", serialised)
