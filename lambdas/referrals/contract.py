@@ -60,11 +60,12 @@ REFERRAL_NUMBER = "referral_number"  # the referrer's referral_count after this 
 REFERRED_BY = "referred_by"
 REFERRED_AT = "referred_at"
 
-# Profile attributes of the referrer's signup queue (referrals/signup_queue.py): the number of
-# the last ticket taken and when (epoch ms), and the ticket of the latest committed signup. They
-# only schedule commits; no count or amount depends on them.
+# The referrer's signup queue (referrals/signup_queue.py, stored by referral_store.py on an item
+# of its own next to the profile): the number of the last ticket taken, and on the profile the
+# ticket of the latest committed signup. They only schedule commits; no count or amount depends
+# on them. (Profiles from before the queue item may still carry `signup_tickets` and
+# `last_ticket_at`; nothing reads them.)
 SIGNUP_TICKETS = "signup_tickets"
-LAST_TICKET_AT = "last_ticket_at"
 SERVED_TICKET = "served_ticket"
 
 # Notifications (SNS, published by the stream relay, referrals/outbox_events.py): message "type"

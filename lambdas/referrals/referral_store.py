@@ -2,14 +2,26 @@
 
 The only module of the signup path that makes AWS calls. It publishes nothing: the referral item
 that the signup transaction creates is the event, which the stream relay publishes
-(outbox_events.py), so the happy path is two calls. Every conditional write asks for
-ReturnValuesOnConditionCheckFailure=ALL_OLD, so a failed condition already carries the stored
-item: a counter that moved, or the profile of a user who had signed up, costs no extra read.
+(outbox_events.py), so the happy path is two calls: a ticket of the referrer's signup queue, and
+the transaction. Every conditional write asks for ReturnValuesOnConditionCheckFailure=ALL_OLD, so
+a failed condition already carries the stored item: a counter that moved, or the profile of a
+user who had signed up, costs no extra read.
+
+Each profile has a signup queue item next to it, at (`<user id>#signup-queue`, 0): no user id
+can contain '#', so it is nobody's profile, and it has no referrer, pending key or payout id, so
+no index, payout or notification sees it. Only plain UpdateItems write it and no transaction
+names it, so a ticket is never refused for a commit in flight (signup_queue.py says why that
+matters). It holds the queue's `signup_tickets`, its `planned_count`, the arrival times of the latest
+tickets and the schedule's anchor. The profile keeps the counters, and each commit records on it
+its ticket and when it was sent (`served_ticket`, `served_at`), which a refused commit hands back
+with the count: where the schedule really is.
 """
 
+import itertools
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,21 +32,40 @@ from referrals import exact_json
 from referrals.aws_clients import client
 from referrals.money import add
 from referrals.signup import CommitOutcome, CountChanged, NoTicket, Profile, Referral, UserExists
-from referrals.signup_queue import QueueState, Ticket
+from referrals.signup_queue import RECENT_TICKETS, SLOT_MS, Anchor, Earlier, QueueState, Ticket
 
 # Positions in the signup transaction; CancellationReasons come back in the same order.
-NEW_PROFILE, REFERRAL_ITEM, REFERRER_COUNTER = range(3)
-TRANSACTION_ITEMS = 3
+NEW_PROFILE, NEW_QUEUE, REFERRAL_ITEM, REFERRER_COUNTER = range(4)
+TRANSACTION_ITEMS = 4
 ALL_OLD = "ALL_OLD"
 # DynamoDB refuses a write to an item that a transaction is committing (TransactionConflict-
-# Exception), and botocore does not retry that. A ticket is retried a few times, a few ms apart.
+# Exception), and botocore does not retry that. No transaction names a queue item, so a ticket
+# should never meet one; if it does, it is retried a few times, a few ms apart.
 TICKET_ATTEMPTS = 4
 TICKET_RETRY_SECONDS = 0.005
+
+# The signup queue item (the names only this module and the tests use).
+QUEUE_SUFFIX = "#signup-queue"
+PLANNED_COUNT = "planned_count"  # the referrer's count once every ticket taken has committed
+ANCHOR_TICKET, ANCHOR_START = "anchor_ticket", "anchor_start"  # a ticket, when its commit was planned or sent
+SLOT, RETUNED_AT = "slot_ms", "slot_retuned_at"  # the slot of new tickets; the ticket count when it changed
+SERVED_AT = "served_at"  # on the profile: when the latest commit was sent (epoch ms)
+# The latest tickets, latest first: each is arrival_ms * SLOT_SCALE + the slot it was taken with,
+# so that the ticket call records both with one expression (DynamoDB can add, not multiply).
+ARRIVALS = tuple(f"ticket_arrival_{n}" for n in range(1, RECENT_TICKETS + 1))
+SLOT_SCALE = 1000  # slots stay under a second (signup_queue.MAX_SLOT_MS)
+_SHIFT_ARRIVALS = ", ".join(f"{newer} = {older}" for older, newer in itertools.pairwise(ARRIVALS))
+TAKE_TICKET = f"ADD {c.SIGNUP_TICKETS} :one, {PLANNED_COUNT} :one SET {ARRIVALS[0]} = :now + {SLOT}, {_SHIFT_ARRIVALS}"
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up per call, so a test can replace time.sleep and not wait
 
 
 @dataclass(frozen=True)
 class DynamoReferralStore:
     table_name: str
+    pause: Callable[[float], None] = _sleep
 
     def get_profile(self, user_id: str) -> Profile | None:
         item = self._get(user_id, c.PROFILE_TIMESTAMP)
@@ -52,6 +83,9 @@ class DynamoReferralStore:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
             return _profile(error.response["Item"])
+        # The user can share their code at once: their queue is ready for the first referral.
+        # (Had this call not happened, that referral would open the queue itself.)
+        client("dynamodb").put_item(TableName=self.table_name, Item=_queue_item(user_id))
         return None
 
     def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
@@ -62,33 +96,106 @@ class DynamoReferralStore:
                 if _code(error) != "TransactionConflictException":
                     raise
             if attempt < TICKET_ATTEMPTS:
-                time.sleep(random.uniform(0, TICKET_RETRY_SECONDS * 2**attempt))  # noqa: S311 - jitter
-        return NoTicket.BUSY  # other commits kept the profile busy: the caller answers 503
+                self.pause(random.uniform(0, TICKET_RETRY_SECONDS * 2**attempt))  # noqa: S311 - jitter
+        return NoTicket.BUSY  # the queue item stayed busy: the caller answers 503
+
+    def give_back_ticket(self, referrer_id: str) -> None:
+        """A signup that took a ticket will not commit: later tickets plan without it."""
+        self._update_queue(referrer_id, f"ADD {PLANNED_COUNT} :minus_one", {":minus_one": _number(-1)})
+
+    def correct_queue(self, referrer_id: str, ticket: int, planned_count: int) -> None:
+        """Set the queue's planned count, unless a ticket was taken after `ticket` (its taker
+        planned on the old value, and will correct it in turn if it must)."""
+        self._update_queue(
+            referrer_id,
+            f"SET {PLANNED_COUNT} = :planned",
+            {":planned": _number(planned_count), ":ticket": _number(ticket)},
+            condition=f"{c.SIGNUP_TICKETS} = :ticket",
+        )
+
+    def record_anchor(self, referrer_id: str, anchor: Anchor) -> None:
+        """Where the schedule stands at `anchor.ticket`, unless a later ticket recorded it already."""
+        self._update_queue(
+            referrer_id,
+            f"SET {ANCHOR_TICKET} = :ticket, {ANCHOR_START} = :start",
+            {":ticket": _number(anchor.ticket), ":start": _number(anchor.start_ms)},
+            condition=f"(attribute_not_exists({ANCHOR_TICKET}) OR {ANCHOR_TICKET} <= :ticket)",
+        )
+
+    def retune_slot(self, referrer_id: str, slot_ms: int, new_slot_ms: int) -> None:
+        """The slot for the tickets taken from now on, unless another signup re-tuned it first."""
+        self._update_queue(
+            referrer_id,
+            # Tickets record the slot they were taken with, so the schedule of the earlier ones
+            # stays as it was planned.
+            f"SET {SLOT} = :new, {RETUNED_AT} = {c.SIGNUP_TICKETS}",
+            {":new": _number(new_slot_ms), ":old": _number(slot_ms)},
+            condition=f"{SLOT} = :old",
+        )
 
     def _take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
         try:
-            # ALL_OLD: the profile as it was, so the ticket's number and the queue ahead of it
-            # come with the read of the counter, in this one call.
+            # ALL_OLD: the queue as it was, so this ticket's number, the count it plans on and the
+            # schedule of the tickets before it come with the ticket, in this one call.
             response = client("dynamodb").update_item(
                 TableName=self.table_name,
-                Key=_key(referrer_id, c.PROFILE_TIMESTAMP),
-                UpdateExpression=f"ADD {c.SIGNUP_TICKETS} :one SET {c.LAST_TICKET_AT} = :now",
-                ConditionExpression=f"attribute_exists({c.USER_ID})",  # no profile for unknown codes
-                ExpressionAttributeValues={":one": _number(1), ":now": _number(now_ms)},
+                Key=_key(_queue_id(referrer_id), c.PROFILE_TIMESTAMP),
+                UpdateExpression=TAKE_TICKET,
+                # A queue exists only next to a profile: no queue, no ticket (and nothing written).
+                ConditionExpression=f"attribute_exists({c.USER_ID})",
+                ExpressionAttributeValues={":one": _number(1), ":now": _number(now_ms * SLOT_SCALE)},
                 ReturnValues=ALL_OLD,
             )
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
-            return NoTicket.REFERRER_MISSING
+            return self._open_queue(referrer_id, now_ms)
         return _ticket(response["Attributes"])
 
+    def _open_queue(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
+        """No queue yet: an unknown code, or a profile from before queues. Read the profile (its
+        count is where the queue starts) and open its queue with this signup's ticket."""
+        profile = self._get(referrer_id, c.PROFILE_TIMESTAMP)
+        if profile is None:
+            return NoTicket.REFERRER_MISSING
+        count = _count(profile)
+        number = (_integer(profile, c.SERVED_TICKET) or 0) + 1
+        queue = _queue_item(referrer_id) | {
+            c.SIGNUP_TICKETS: _number(number),
+            PLANNED_COUNT: _number((count or 0) + 1),
+            ARRIVALS[0]: _number(now_ms * SLOT_SCALE + SLOT_MS),
+        }
+        try:
+            client("dynamodb").put_item(
+                TableName=self.table_name, Item=queue, ConditionExpression=f"attribute_not_exists({c.USER_ID})"
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            return self._take_ticket(referrer_id, now_ms)  # another signup opened it just now
+        return Ticket(number, planned_count=count)
+
+    def _update_queue(self, referrer_id: str, expression: str, values: dict, condition: str | None = None) -> None:
+        # Scheduling state only: when it cannot be written (no queue, a later ticket), nothing
+        # depends on it, and the next refused commit shows the count to use.
+        try:
+            client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key=_key(_queue_id(referrer_id), c.PROFILE_TIMESTAMP),
+                UpdateExpression=expression,
+                ConditionExpression=" AND ".join(filter(None, [f"attribute_exists({c.USER_ID})", condition])),
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if _code(error) not in ("ConditionalCheckFailedException", "TransactionConflictException"):
+                raise
+
     def commit_referral(
-        self, referral: Referral, expected_count: int | None, ticket: int
+        self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int
     ) -> CommitOutcome | UserExists | CountChanged:
         try:
             client("dynamodb").transact_write_items(
-                TransactItems=self._signup_transaction(referral, expected_count, ticket),
+                TransactItems=self._signup_transaction(referral, expected_count, ticket, sent_at_ms),
                 # Makes botocore's own retry of a commit whose answer was lost succeed, instead
                 # of failing on the conditions it had already satisfied.
                 ClientRequestToken=str(uuid.uuid4()),
@@ -136,13 +243,15 @@ class DynamoReferralStore:
         )
         return response.get("Item")
 
-    def _signup_transaction(self, referral: Referral, expected_count: int | None, ticket: int) -> list[dict]:
+    def _signup_transaction(
+        self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int
+    ) -> list[dict]:
         not_exists = f"attribute_not_exists({c.USER_ID})"
         new_profile = _profile_item(referral.user_id, referral.email) | {
             c.REFERRED_BY: {"S": referral.referrer_id},
             c.REFERRED_AT: _number(referral.timestamp_ms),
         }
-        # In the order of NEW_PROFILE, REFERRAL_ITEM, REFERRER_COUNTER.
+        # In the order of NEW_PROFILE, NEW_QUEUE, REFERRAL_ITEM, REFERRER_COUNTER.
         return [
             {
                 "Put": {
@@ -152,6 +261,9 @@ class DynamoReferralStore:
                     "ReturnValuesOnConditionCheckFailure": ALL_OLD,
                 }
             },
+            # The new user can refer others at once. No condition: a queue without its profile
+            # is never left behind (the profile is written first everywhere), so none is there.
+            {"Put": {"TableName": self.table_name, "Item": _queue_item(referral.user_id)}},
             {
                 "Put": {
                     "TableName": self.table_name,
@@ -159,15 +271,16 @@ class DynamoReferralStore:
                     "ConditionExpression": not_exists,
                 }
             },
-            {"Update": self._counter_update(referral, expected_count, ticket)},
+            {"Update": self._counter_update(referral, expected_count, ticket, sent_at_ms)},
         ]
 
-    def _counter_update(self, referral: Referral, expected_count: int | None, ticket: int) -> dict:
+    def _counter_update(self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int) -> dict:
         values = {
             ":zero": _number(0),
             ":one": _number(1),
             ":reward": _number(referral.reward_amount),
             ":ticket": _number(ticket),
+            ":sent": _number(sent_at_ms),
         }
         if expected_count is None:
             # attribute_exists: without it the update would create a profile for a referrer
@@ -183,7 +296,7 @@ class DynamoReferralStore:
             "UpdateExpression": (
                 f"SET {c.REFERRAL_COUNT} = if_not_exists({c.REFERRAL_COUNT}, :zero) + :one, "
                 f"{c.TOTAL_REWARDS} = if_not_exists({c.TOTAL_REWARDS}, :zero) + :reward, "
-                f"{c.SERVED_TICKET} = :ticket"
+                f"{c.SERVED_TICKET} = :ticket, {SERVED_AT} = :sent"
             ),
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
@@ -246,15 +359,36 @@ def _count(item: dict) -> int | None:
 
 
 def _queue_state(item: dict) -> QueueState:
-    return QueueState(_count(item), _integer(item, c.SERVED_TICKET) or 0)
+    return QueueState(_count(item), _integer(item, c.SERVED_TICKET) or 0, _integer(item, SERVED_AT))
 
 
-def _ticket(old_profile: dict) -> Ticket:
-    return Ticket(
-        number=(_integer(old_profile, c.SIGNUP_TICKETS) or 0) + 1,
-        seen=_queue_state(old_profile),
-        previous_taken_at_ms=_integer(old_profile, c.LAST_TICKET_AT),
+def _queue_id(user_id: str) -> str:
+    return f"{user_id}{QUEUE_SUFFIX}"
+
+
+def _queue_item(user_id: str) -> dict:
+    """An empty signup queue: no ticket yet, the count of a new profile, no arrivals."""
+    return (
+        _key(_queue_id(user_id), c.PROFILE_TIMESTAMP)
+        | {c.SIGNUP_TICKETS: _number(0), PLANNED_COUNT: _number(0), SLOT: _number(SLOT_MS)}
+        | {arrival: _number(0) for arrival in ARRIVALS}
     )
+
+
+def _ticket(old_queue: dict) -> Ticket:
+    anchor_ticket, anchor_start = _integer(old_queue, ANCHOR_TICKET), _integer(old_queue, ANCHOR_START)
+    return Ticket(
+        number=(_integer(old_queue, c.SIGNUP_TICKETS) or 0) + 1,
+        planned_count=_integer(old_queue, PLANNED_COUNT) or 0,
+        slot_ms=_integer(old_queue, SLOT) or SLOT_MS,
+        earlier=tuple(_earlier(_integer(old_queue, arrival) or 0) for arrival in ARRIVALS),
+        anchor=None if anchor_ticket is None or anchor_start is None else Anchor(anchor_ticket, anchor_start),
+        retuned_at=_integer(old_queue, RETUNED_AT) or 0,
+    )
+
+
+def _earlier(recorded: int) -> Earlier:
+    return Earlier(recorded // SLOT_SCALE, recorded % SLOT_SCALE) if recorded else Earlier(0)
 
 
 def _integer(item: dict, name: str) -> int | None:

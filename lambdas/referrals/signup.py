@@ -7,24 +7,37 @@ updated only if it still holds the exact value this signup expects (optimistic c
 The commit is also the notification: the referral item it creates is the event that the stream
 relay publishes (outbox_events.py), so nothing here sends anything.
 signup_queue.py decides when to commit and on which count, so that simultaneous signups for one
-referrer take turns instead of refusing each other.
+referrer take turns instead of refusing each other; this module keeps the queue's plan honest
+(a signup that gives up its ticket says so, and one that finds the plan wrong corrects it).
 """
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
 from referrals.money import cents
-from referrals.signup_queue import QueueState, Ticket, Turn
+from referrals.signup_queue import (
+    MAX_QUEUE_WAIT_MS,
+    TICKET_MS,
+    Anchor,
+    QueueState,
+    Schedule,
+    Ticket,
+    Turn,
+    records_anchor,
+    retuned_slot,
+    schedule,
+)
 from referrals.tiers import Tiers
 from referrals.validation import SignupRequest
 
-# Commit attempts per signup. Taking turns, a signup in a burst usually needs one or two; the
-# bound matters when something else keeps moving the count. Each wait is at most 1 s.
+# Commit attempts per signup. Taking turns, a signup in a burst or a stream needs one; the bound
+# matters when something else keeps moving the count. A signup waits at most 2 s for its turn,
+# and at most 1 s before each further attempt.
 MAX_ATTEMPTS = 12
 
 
@@ -74,9 +87,24 @@ class ReferralStore(Protocol):
     def get_profile(self, user_id: str) -> Profile | None: ...
 
     def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
-        """Read the referrer's counter and take the next ticket of its signup queue (one call).
+        """Take the next ticket of the referrer's signup queue: its number, the count it plans on,
+        the schedule before it (one call). Nothing is written when there is no ticket."""
+        ...
 
-        Nothing is written when there is no ticket."""
+    def give_back_ticket(self, referrer_id: str) -> None:
+        """The signup holding the latest ticket it took will not commit (a 409, a retry, a 503)."""
+        ...
+
+    def correct_queue(self, referrer_id: str, ticket: int, planned_count: int) -> None:
+        """The queue planned on a wrong count; `planned_count` is right after `ticket` committed."""
+        ...
+
+    def record_anchor(self, referrer_id: str, anchor: Anchor) -> None:
+        """Where the commit schedule stands at one ticket, for the tickets after it."""
+        ...
+
+    def retune_slot(self, referrer_id: str, slot_ms: int, new_slot_ms: int) -> None:
+        """Commits take about `new_slot_ms` now; `slot_ms` is the slot this signup planned with."""
         ...
 
     def create_profile(self, user_id: str, email: str | None) -> Profile | None:
@@ -84,8 +112,11 @@ class ReferralStore(Protocol):
         ...
 
     def commit_referral(
-        self, referral: Referral, expected_count: int | None, ticket: int
-    ) -> CommitOutcome | UserExists | CountChanged: ...
+        self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int
+    ) -> CommitOutcome | UserExists | CountChanged:
+        """Commit the referral if the referrer's count is `expected_count`, recording the ticket
+        and when the commit was sent (`sent_at_ms`) for the signups behind it."""
+        ...
 
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None: ...
 
@@ -119,10 +150,26 @@ class AlreadySignedUp:
 
 @dataclass(frozen=True)
 class TooBusy:
-    attempts: int  # commit attempts made (0: the queue ticket itself could not be taken)
+    attempts: int  # commit attempts made (0: no ticket, or a queue longer than the longest wait)
 
 
 SignupOutcome = Enrolled | Rewarded | UnknownReferrer | AlreadySignedUp | TooBusy
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A signup's ticket, when it was taken, and its place in the referrer's commit schedule."""
+
+    code: str
+    ticket: Ticket
+    taken_at_ms: int
+    planned: Schedule
+
+    def replanned_from(self, latest: Anchor | None) -> int | None:
+        """This ticket's place in the schedule traced from the latest commit, if that is earlier."""
+        if latest is None or not 0 < latest.ticket < self.ticket.number:
+            return None
+        return schedule(replace(self.ticket, anchor=latest), self.taken_at_ms).start_ms
 
 
 @dataclass(frozen=True)
@@ -172,27 +219,66 @@ class Signups:
                 return UnknownReferrer(code)
             case NoTicket.BUSY:
                 return TooBusy(attempts=0)
-        turn = Turn.first(ticket, now_ms)
+        place = _Place(code, ticket, now_ms, schedule(ticket, now_ms))
+        if place.planned.start_ms - now_ms - TICKET_MS > MAX_QUEUE_WAIT_MS:
+            outcome: SignupOutcome = TooBusy(attempts=0)  # more signups than the counter can commit
+        else:
+            outcome = self._commit_in_turn(request, now, place)
+        if not isinstance(outcome, Rewarded) or outcome.is_retry:
+            self.store.give_back_ticket(code)  # this ticket will never commit: later ones plan without it
+        return outcome
+
+    def _commit_in_turn(self, request: SignupRequest, now: datetime, place: _Place) -> SignupOutcome:
+        code, ticket = place.code, place.ticket
+        turn = Turn.first(ticket, place.planned, place.taken_at_ms)
+        anchor = Anchor(ticket.number, place.planned.start_ms) if records_anchor(ticket, place.planned) else None
         for _ in range(MAX_ATTEMPTS):
-            wait = turn.wait_seconds()
+            wait = turn.wait_seconds(self._now_ms())
+            if anchor is not None and wait >= TICKET_MS / 1000:
+                self.store.record_anchor(code, anchor)  # while this signup waits its turn anyway
+                anchor = None
+                wait = turn.wait_seconds(self._now_ms())
             if wait:
                 self.pause(wait)
             count = turn.expected_count
             referral = self._referral(request, code, now, (count or 0) + 1)
-            result = self.store.commit_referral(referral, expected_count=count, ticket=ticket.number)
+            sent_ms = self._now_ms()
+            result = self.store.commit_referral(referral, expected_count=count, ticket=turn.ticket, sent_at_ms=sent_ms)
+            commit_ms = self._now_ms() - sent_ms
+            if anchor is not None:
+                # After the attempt, so as not to delay it: the tickets that need it come later.
+                self.store.record_anchor(code, anchor)
+                anchor = None
             match result:
                 case CommitOutcome.COMMITTED:
+                    self._keep_queue_true(place, turn, sent_ms, commit_ms)
                     return Rewarded(referral, is_retry=False)
                 case UserExists(profile):
                     return self._existing_signup(profile, code)
                 case CountChanged(fresh):
-                    # The failed condition handed back the current count: no re-read needed.
-                    turn = turn.after_refusal(fresh)
+                    # The failed condition handed back the current count, and which ticket
+                    # committed last and when: no re-read needed to find this ticket's turn.
+                    turn = turn.after_refusal(fresh, sent_ms, place.replanned_from(fresh.anchor))
                 case CommitOutcome.REFERRER_MISSING:
                     return UnknownReferrer(code)
                 case CommitOutcome.CONFLICT:
-                    turn = turn.after_conflict()
+                    turn = turn.after_conflict(sent_ms)
         return TooBusy(MAX_ATTEMPTS)
+
+    def _keep_queue_true(self, place: _Place, turn: Turn, sent_ms: int, commit_ms: int) -> None:
+        """After a commit sent at `sent_ms` that took `commit_ms`, what the signups behind this one
+        need to plan right: a write only when the plan proved off, or the slot should change."""
+        code, ticket, planned = place.code, place.ticket, place.planned
+        if records_anchor(ticket, planned) and sent_ms - planned.start_ms > turn.slot * 1000 / 2:
+            self.store.record_anchor(code, Anchor(ticket.number, sent_ms))  # it ran late: where it really was
+        if turn.drifted:
+            self.store.correct_queue(code, ticket.number, turn.expected_count_after)
+        new_slot_ms = retuned_slot(ticket, planned, turn, commit_ms)
+        if new_slot_ms is not None:
+            self.store.retune_slot(code, ticket.slot_ms, new_slot_ms)
+
+    def _now_ms(self) -> int:
+        return int(self.now().timestamp() * 1000)
 
     def _referral(self, request: SignupRequest, code: str, now: datetime, number: int) -> Referral:
         return Referral(

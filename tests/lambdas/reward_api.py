@@ -79,19 +79,6 @@ def all_items(aws: FakeAws) -> list[dict]:
     return dynamodb.Table(aws.referral_table).scan(ConsistentRead=True)["Items"]
 
 
-QUEUE_ATTRIBUTES = (c.SIGNUP_TICKETS, c.LAST_TICKET_AT, c.SERVED_TICKET)
-
-
-def stored_data(aws: FakeAws) -> list[dict]:
-    """Every item without the signup-queue attributes (they schedule commits, nothing depends on them)."""
-    return [{k: v for k, v in i.items() if k not in QUEUE_ATTRIBUTES} for i in all_items(aws)]
-
-
-def tickets_taken(aws: FakeAws, referrer: str) -> int:
-    profile = item(aws, referrer)
-    return int(profile.get(c.SIGNUP_TICKETS, 0)) if profile else 0
-
-
 def item(aws: FakeAws, user_id: str, timestamp: int = c.PROFILE_TIMESTAMP) -> dict | None:
     table = boto3.resource("dynamodb", region_name=aws.region).Table(aws.referral_table)
     key = {c.USER_ID: user_id, c.REFERRAL_TIMESTAMP: timestamp}

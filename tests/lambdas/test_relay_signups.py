@@ -54,8 +54,8 @@ def test_enrolments_tickets_retries_and_refusals_publish_nothing(aws: FakeAws, r
 
     answers = reward_function_signs_up(
         ("alice", None),  # identical enrolment retry: a refused put
-        ("bob", "alice"),  # identical signup retry: a ticket, then the stored referral
-        ("bob", "carol"),  # 409: a ticket on carol's profile
+        ("bob", "alice"),  # identical signup retry: a ticket, the stored referral, the ticket given back
+        ("bob", "carol"),  # 409: a ticket on carol's queue, given back
         ("frank", "nobody"),  # 404: nothing written
         ("gina", None),  # an enrolment: a profile
     )
@@ -63,7 +63,16 @@ def test_enrolments_tickets_retries_and_refusals_publish_nothing(aws: FakeAws, r
 
     [event] = relay.events()
     changes = [(record["eventName"], record["dynamodb"]["Keys"][c.USER_ID]["S"]) for record in event["Records"]]
-    assert changes == [("MODIFY", "alice"), ("MODIFY", "carol"), ("INSERT", "gina")]  # tickets and a profile
+    # Each referral attempt takes a ticket on the referrer's queue item and gives it back (a retry,
+    # a 409); an enrolment writes a profile and its queue. None of these is an event.
+    assert changes == [
+        ("MODIFY", "alice#signup-queue"),
+        ("MODIFY", "alice#signup-queue"),
+        ("MODIFY", "carol#signup-queue"),
+        ("MODIFY", "carol#signup-queue"),
+        ("INSERT", "gina"),
+        ("INSERT", "gina#signup-queue"),
+    ]
     assert invoke(event) == {"batchItemFailures": []}
     assert published(aws) == []
 

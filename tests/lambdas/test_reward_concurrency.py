@@ -1,8 +1,11 @@
 """Optimistic concurrency on the referrer's counter: a forced race, and the retry bound."""
 
+import functools
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -11,8 +14,9 @@ from botocore.exceptions import ClientError
 
 from referrals import aws_clients
 from referrals import contract as c
-from referrals.referral_store import TICKET_ATTEMPTS
-from referrals.signup import MAX_ATTEMPTS
+from referrals.referral_store import PLANNED_COUNT, QUEUE_SUFFIX, REFERRER_COUNTER, TICKET_ATTEMPTS, TRANSACTION_ITEMS
+from referrals.signup import MAX_ATTEMPTS, Signups
+from referrals.signup_queue import SLOT_MS, TICKET_MS
 from reward_calculator import handler as reward
 from tests.lambdas.aws_calls import recorded_calls
 from tests.lambdas.fake_aws import FakeAws
@@ -40,26 +44,56 @@ def _bump_referrer(aws: FakeAws, referrer: str) -> None:
     )
 
 
+@dataclass
+class SteppedClock:
+    """The signup's clock in these tests: it moves only when the code pauses, so a plan does not
+    depend on how fast moto answers."""
+
+    now_ms: int = 1_796_000_000_000
+    pauses: list[float] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.now_ms / 1000, UTC)
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now_ms += round(seconds * 1000)
+
+
 @pytest.fixture
-def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Backoff pauses are recorded instead of slept."""
-    recorded: list[float] = []
-    monkeypatch.setattr(time, "sleep", recorded.append)
-    return recorded
+def clock(monkeypatch: pytest.MonkeyPatch) -> SteppedClock:
+    stepped = SteppedClock()
+    monkeypatch.setattr(time, "sleep", stepped.sleep)
+    monkeypatch.setattr(reward, "Signups", functools.partial(Signups, now=stepped.now))
+    return stepped
+
+
+@pytest.fixture
+def pauses(clock: SteppedClock) -> list[float]:
+    """Pauses are recorded instead of slept, on a clock that moves only with them."""
+    return clock.pauses
+
+
+def _queue(aws: FakeAws, referrer: str) -> dict:
+    queue = item(aws, f"{referrer}{QUEUE_SUFFIX}")
+    assert queue is not None
+    return queue
 
 
 def test_signup_committing_between_read_and_write_leaves_consecutive_counts(
-    aws: FakeAws, relay: Relay, pauses: list[float]
+    aws: FakeAws, relay: Relay, clock: SteppedClock
 ) -> None:
     sign_up("ref")
     for n in range(3):
         sign_up(f"early-{n}", "ref")
+        clock.now_ms += 10_000  # each long done before the next
+    clock.pauses.clear()
     dynamodb = aws_clients.client("dynamodb")
     answers: dict[str, Any] = {}
 
     def interloper_signs_up(**_: Any) -> None:
-        # Once: right after the outer signup read count 3 (with its ticket), another signup
-        # commits count 4.
+        # Once: right after the outer signup took its ticket (4, planned on count 3), another
+        # signup takes ticket 5 and commits, while the outer one is still inside its call.
         dynamodb.meta.events.unregister("after-call.dynamodb.UpdateItem", unique_id="race")
         answers["interloper"] = sign_up("interloper", "ref")
 
@@ -69,24 +103,26 @@ def test_signup_committing_between_read_and_write_leaves_consecutive_counts(
 
     assert answers["interloper"] == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 4})
     assert answers["outer"] == (200, {"message": "referral recorded", "rewardAmount": 15, "referralCount": 5})
-    # The outer signup reads and takes ticket 4. The interloper takes ticket 5, waits a slot for
-    # the outer's commit, which cannot come while it runs inside the outer's call, so its first
-    # commit is refused with nothing changed: it takes the outer's turn on the count it read.
-    # The outer commit is then refused on the stale count, and its retry uses the count carried
-    # by the refusal: no re-read.
+    # The interloper plans on count 4, a slot after ticket 4's commit, which cannot come while it
+    # runs inside the outer's call: refused with nothing committed since, it looks again a slot
+    # later (ticket 4 may only be late), is refused again, and takes ticket 4's place on count 3.
+    # The outer commit is then refused on the count the interloper took; the refusal carries the
+    # fresh count, so its retry after a jittered backoff needs no re-read.
     assert log.calls == [
         "dynamodb:UpdateItem",
-        *("dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:TransactWriteItems"),
-        "dynamodb:TransactWriteItems",
-        "dynamodb:TransactWriteItems",
+        *("dynamodb:UpdateItem", *["dynamodb:TransactWriteItems"] * 3),
+        *["dynamodb:TransactWriteItems"] * 2,
     ]
-    assert len(pauses) == 2  # the interloper's slot, the outer's backoff
+    first_slot = (TICKET_MS + SLOT_MS) / 1000
+    assert clock.pauses[:2] == [pytest.approx(first_slot), pytest.approx(SLOT_MS / 1000)]
+    assert len(clock.pauses) == 3  # and the outer's backoff
     referrer = item(aws, "ref")
     assert referrer is not None
     assert (referrer[c.REFERRAL_COUNT], referrer[c.TOTAL_REWARDS]) == (5, 4 * 10 + 15)
     assert referral_of(aws, "interloper")[c.REFERRAL_NUMBER] == 4
     assert referral_of(aws, "outer")[c.REFERRAL_NUMBER] == 5
     assert [(b["userId"], b["referralCount"]) for b in relay.bodies()][-2:] == [("interloper", 4), ("outer", 5)]
+    assert _queue(aws, "ref")[PLANNED_COUNT] == 5  # the queue's plan is the referrer's count
 
 
 def test_retry_bound_answers_503_and_writes_nothing(
@@ -113,13 +149,21 @@ def test_retry_bound_answers_503_and_writes_nothing(
     assert json.loads(response["body"]) == {
         "error": "too many simultaneous signups for this referralCode; retry shortly"
     }
-    assert log.calls == ["dynamodb:UpdateItem"] + ["dynamodb:TransactWriteItems"] * MAX_ATTEMPTS
+    # The ticket, every commit attempt, and the ticket given back (the queue plans without it).
+    assert log.calls == ["dynamodb:UpdateItem"] + ["dynamodb:TransactWriteItems"] * MAX_ATTEMPTS + [
+        "dynamodb:UpdateItem"
+    ]
     assert len(pauses) == MAX_ATTEMPTS - 1
     after = {i[c.USER_ID]: i for i in all_items(aws)}
-    assert set(after) == set(before) == {"ref"}  # no profile, no referral item for bob
+    assert set(after) == set(before) == {"ref", f"ref{QUEUE_SUFFIX}"}  # no profile, no referral item for bob
     assert after["ref"][c.REFERRAL_COUNT] == MAX_ATTEMPTS  # only the other writer's increments
     assert after["ref"][c.TOTAL_REWARDS] == 0
-    assert (after["ref"][c.SIGNUP_TICKETS], c.SERVED_TICKET in after["ref"]) == (1, False)  # its ticket only
+    queue = after[f"ref{QUEUE_SUFFIX}"]
+    assert (queue[c.SIGNUP_TICKETS], queue[PLANNED_COUNT], c.SERVED_TICKET in after["ref"]) == (
+        1,
+        0,
+        False,
+    )  # its ticket only
     assert relay.messages() == []
     rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "contention"}, 1.0)
     assert rejected in emitted_metrics(capsys.readouterr().out)
@@ -127,7 +171,8 @@ def test_retry_bound_answers_503_and_writes_nothing(
 
 def test_a_ticket_refused_while_a_commit_is_in_flight_is_taken_again(aws: FakeAws, pauses: list[float]) -> None:
     """DynamoDB refuses a write to an item that a transaction is committing; botocore does not
-    retry that, the store does (moto never reports it, so it is injected here)."""
+    retry that. No commit names the queue item, so a ticket should never meet it; if one does,
+    the store takes the ticket again (moto never reports it, so it is injected here)."""
     sign_up("ref")
 
     def in_flight(message: str) -> Exception:
@@ -140,7 +185,35 @@ def test_a_ticket_refused_while_a_commit_is_in_flight_is_taken_again(aws: FakeAw
     assert len(pauses) == 1
     referrer = item(aws, "ref")
     assert referrer is not None
-    assert (referrer[c.SIGNUP_TICKETS], referrer[c.SERVED_TICKET], referrer[c.REFERRAL_COUNT]) == (1, 1, 1)
+    assert (_queue(aws, "ref")[c.SIGNUP_TICKETS], referrer[c.SERVED_TICKET], referrer[c.REFERRAL_COUNT]) == (1, 1, 1)
+
+
+def test_a_commit_cancelled_by_a_transaction_in_flight_is_retried_soon_on_the_same_count(
+    aws: FakeAws, pauses: list[float]
+) -> None:
+    """DynamoDB cancels a transaction that names an item another transaction holds (reason
+    TransactionConflict; moto never does, so it is injected): the holder started about a slot
+    before and ends within a few ms, so the commit is tried again an eighth of a slot later, on the
+    same count. This commit was quick, so the slot stays: it grows only to a commit that took
+    longer than it (tests/unit/test_signup_queue.py)."""
+    sign_up("ref")
+
+    def in_flight(message: str) -> Exception:
+        reasons = [{"Code": "None"}] * TRANSACTION_ITEMS
+        reasons[REFERRER_COUNTER] = {"Code": "TransactionConflict", "Message": message}
+        error = {"Error": {"Code": "TransactionCanceledException", "Message": message}, "CancellationReasons": reasons}
+        return ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+
+    with recorded_calls(fail_at=2) as log:
+        log.fault = in_flight
+        assert sign_up("bob", "ref") == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1})
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:TransactWriteItems"]
+    assert len(pauses) == 1
+    assert 0 < pauses[0] <= SLOT_MS / 8 / 1000
+    assert _queue(aws, "ref")["slot_ms"] == SLOT_MS
+    referrer = item(aws, "ref")
+    assert referrer is not None
+    assert (referrer[c.REFERRAL_COUNT], referrer[c.SERVED_TICKET]) == (1, 1)
 
 
 def test_a_ticket_refused_on_every_attempt_answers_503_and_writes_nothing(
@@ -192,4 +265,5 @@ def test_simultaneous_signups_keep_the_counter_exact(
     assert referrer[c.REFERRAL_COUNT] == len(rewarded)
     assert referrer[c.TOTAL_REWARDS] == sum(reward.TIERS.reward_for(n) for n in rewarded)
     assert sorted(body["referralCount"] for body in relay.bodies()) == rewarded
-    assert referrer[c.SIGNUP_TICKETS] == 20
+    assert _queue(aws, "ref")[c.SIGNUP_TICKETS] == 20
+    assert _queue(aws, "ref")[PLANNED_COUNT] == len(rewarded)  # every 503 gave its ticket back

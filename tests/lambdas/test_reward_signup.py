@@ -6,7 +6,9 @@ from decimal import Decimal
 import boto3
 import pytest
 
+from referrals import aws_clients
 from referrals import contract as c
+from referrals.referral_store import PLANNED_COUNT, QUEUE_SUFFIX, SERVED_AT
 from reward_calculator import handler as reward
 from tests.lambdas.aws_calls import recorded_calls, transaction_tokens
 from tests.lambdas.fake_aws import FakeAws
@@ -22,19 +24,45 @@ from tests.lambdas.reward_api import (
     referral_of,
     sign_up,
     signup_event,
-    stored_data,
-    tickets_taken,
 )
 
 
+def queue_of(aws: FakeAws, user_id: str) -> dict | None:
+    """The user's signup queue item (referral_store.py)."""
+    return item(aws, f"{user_id}{QUEUE_SUFFIX}")
+
+
+def tickets_taken(aws: FakeAws, referrer: str) -> int:
+    queue = queue_of(aws, referrer)
+    return int(queue[c.SIGNUP_TICKETS]) if queue else 0
+
+
+def stored_data(aws: FakeAws) -> list[dict]:
+    """Every item but the signup queues, without the queue's marks on profiles (they schedule
+    commits; no count, amount or answer depends on them)."""
+    marks = (c.SERVED_TICKET, SERVED_AT)
+    return [
+        {k: v for k, v in i.items() if k not in marks}
+        for i in all_items(aws)
+        if not i[c.USER_ID].endswith(QUEUE_SUFFIX)
+    ]
+
+
 def test_enrolment_creates_a_profile_whose_id_is_the_code(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
-    status, body = sign_up("alice", email="alice@example.com")
+    with recorded_calls() as log:
+        status, body = sign_up("alice", email="alice@example.com")
     assert status == 201
     assert body == {"message": "enrolled; share your referral code", "referralCode": "alice"}
     profile = item(aws, "alice")
     assert profile is not None
     assert (profile[c.REFERRAL_COUNT], profile[c.TOTAL_REWARDS], profile[c.EMAIL]) == (0, 0, "alice@example.com")
     assert ("Enrolments", {"service": "reward-calculator"}, 1.0) in emitted_metrics(capsys.readouterr().out)
+    # The profile, then the empty signup queue its first referral takes a ticket from.
+    assert log.calls == ["dynamodb:PutItem", "dynamodb:PutItem"]
+    queue = queue_of(aws, "alice")
+    assert queue is not None
+    assert (queue[c.SIGNUP_TICKETS], queue[PLANNED_COUNT]) == (0, 0)
+    assert c.REFERRER_ID not in queue and c.PENDING_KEY not in queue  # no index, payout or message sees it
 
 
 def test_identical_enrolment_retry_answers_201_and_writes_nothing(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
@@ -69,6 +97,10 @@ def test_referral_records_everything_in_one_transaction(aws: FakeAws, capsys: py
     assert new_profile[c.REFERRED_BY] == "alice"
     assert new_profile[c.REFERRED_AT] == referral[c.REFERRAL_TIMESTAMP]
     assert new_profile[c.REFERRAL_COUNT] == 0  # the referred user can refer others
+    assert queue_of(aws, "bob") is not None  # from the same transaction: bob's queue is ready
+    queue = queue_of(aws, "alice")
+    assert queue is not None
+    assert (queue[c.SIGNUP_TICKETS], queue[PLANNED_COUNT], referrer[c.SERVED_TICKET]) == (1, 1, 1)
 
     metrics = emitted_metrics(capsys.readouterr().out)
     assert ("Signups", {"service": "reward-calculator"}, 1.0) in metrics
@@ -91,8 +123,48 @@ def test_happy_path_makes_exactly_two_aws_calls(aws: FakeAws) -> None:
     sign_up("alice")
     with recorded_calls() as log:
         assert sign_up("bob", "alice")[0] == 200
-    # The first call reads the referrer's counter and takes its queue ticket (an UpdateItem); the
-    # commit is the notification too (the stream relay publishes it).
+    # The first call takes a ticket of the referrer's signup queue, which says which count to
+    # commit on (an UpdateItem of the queue item); the commit is the notification too (the
+    # stream relay publishes it).
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems"]
+
+
+def test_the_ticket_is_taken_on_the_queue_item_which_no_commit_names(aws: FakeAws) -> None:
+    """On DynamoDB a write to an item that a transaction is committing is refused: the ticket
+    must not be written to the referrer's profile, which every commit holds."""
+    sign_up("alice")
+    keys: list[tuple[str, str]] = []
+
+    def record(model, params: dict, **_) -> None:
+        if model.name == "UpdateItem":
+            keys.append(("ticket", params["Key"][c.USER_ID]["S"]))
+        if model.name == "TransactWriteItems":
+            for action in params["TransactItems"]:
+                (body,) = action.values()
+                keys.append(("commit", (body.get("Key") or body["Item"])[c.USER_ID]["S"]))
+
+    dynamodb = aws_clients.client("dynamodb")
+    dynamodb.meta.events.register("before-parameter-build.dynamodb", record, unique_id="keys")
+    try:
+        sign_up("bob", "alice")
+    finally:
+        dynamodb.meta.events.unregister("before-parameter-build.dynamodb", unique_id="keys")
+    ticket = [key for kind, key in keys if kind == "ticket"]
+    committed = {key for kind, key in keys if kind == "commit"}
+    assert ticket == [f"alice{QUEUE_SUFFIX}"]
+    assert committed == {"bob", f"bob{QUEUE_SUFFIX}", "alice"}  # bob's profile, queue and referral item
+
+
+def test_a_profile_from_before_queues_opens_its_queue_at_its_first_referral(aws: FakeAws) -> None:
+    boto3.resource("dynamodb", region_name=aws.region).Table(aws.referral_table).put_item(
+        Item={c.USER_ID: "old", c.REFERRAL_TIMESTAMP: c.PROFILE_TIMESTAMP, c.REFERRAL_COUNT: 7, c.TOTAL_REWARDS: 85}
+    )
+    with recorded_calls() as log:
+        assert sign_up("bob", "old") == (200, {"message": "referral recorded", "rewardAmount": 15, "referralCount": 8})
+    # No queue to take a ticket from: read the profile, open the queue with this ticket, commit.
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:TransactWriteItems"]
+    with recorded_calls() as log:
+        assert sign_up("carol", "old")[1]["referralCount"] == 9
     assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems"]
 
 
@@ -155,11 +227,20 @@ def test_identical_retry_reads_but_writes_and_publishes_nothing(aws: FakeAws, re
     before = stored_data(aws)
     with recorded_calls() as log:
         assert sign_up("bob", "alice")[0] == 200
-    # The failed transaction carries bob's profile (ALL_OLD), which points at the referral item.
-    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:GetItem"]
+    # The failed transaction carries bob's profile (ALL_OLD), which points at the referral item;
+    # then the retry gives its ticket back, so that the queue plans the next signup without it.
+    assert log.calls == [
+        "dynamodb:UpdateItem",
+        "dynamodb:TransactWriteItems",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    ]
     # Only the queue moved: the retry took a ticket before the commit told it who bob was.
     assert stored_data(aws) == before
     assert tickets_taken(aws, "alice") == 2
+    queue = queue_of(aws, "alice")
+    assert queue is not None
+    assert queue[PLANNED_COUNT] == 1  # the count alice has: the ticket was given back
     assert relay.messages() == []
 
 
@@ -180,8 +261,14 @@ def test_a_user_who_signed_up_differently_gets_409(aws: FakeAws, relay: Relay, f
     relay.messages()
     assert sign_up(*second) == (409, {"error": "userId 'bob' has already signed up"})
     assert stored_data(aws) == before
-    # A refused referral leaves one trace: the ticket it took in the referrer's queue.
+    # A refused referral leaves one trace: the ticket it took in the referrer's queue (and gave
+    # back: the queue's planned count is the referrer's count again).
     code = second[1]
+    if code is not None:
+        queue = queue_of(aws, code)
+        referrer = item(aws, code)
+        assert queue is not None and referrer is not None
+        assert queue[PLANNED_COUNT] == referrer[c.REFERRAL_COUNT]
     assert {code: tickets_taken(aws, code) for code in ("alice", "carol")} == tickets_before | (
         {} if code is None else {code: tickets_before[code] + 1}
     )
@@ -191,7 +278,9 @@ def test_a_user_who_signed_up_differently_gets_409(aws: FakeAws, relay: Relay, f
 def test_unknown_referral_code_is_404_and_writes_nothing(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
     with recorded_calls() as log:
         assert sign_up("bob", "nobody") == (404, {"error": "referralCode 'nobody' does not exist"})
-    assert log.calls == ["dynamodb:UpdateItem"]  # conditional on the profile existing: nothing written
+    # The ticket is conditional on the queue existing; without one, the profile is read (a queue
+    # could be missing next to an old profile): none either. Nothing written.
+    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:GetItem"]
     assert all_items(aws) == []
     rejected = ("SignupsRejected", {"service": "reward-calculator", "reason": "unknown_referrer"}, 1.0)
     assert rejected in emitted_metrics(capsys.readouterr().out)

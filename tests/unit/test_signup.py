@@ -6,7 +6,7 @@ publishes it; tests/unit/test_outbox_events.py and tests/lambdas/test_relay_*.py
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -26,23 +26,64 @@ from referrals.signup import (
     UnknownReferrer,
     UserExists,
 )
-from referrals.signup_queue import QueueState, Ticket
+from referrals.signup_queue import (
+    ANCHOR_EVERY,
+    IDLE_GAP_MS,
+    MAX_QUEUE_WAIT_MS,
+    RECENT_TICKETS,
+    SLOT_MS,
+    TICKET_MS,
+    Anchor,
+    Earlier,
+    QueueState,
+    Ticket,
+)
 from referrals.tiers import parse_tiers
 from referrals.validation import SignupRequest
 
 NOW = datetime(2026, 11, 3, 12, 30, 45, 123000, tzinfo=UTC)
+NOW_MS = int(NOW.timestamp() * 1000)
+
+
+@dataclass
+class Queue:
+    """A referrer's queue item, as referral_store.py keeps it."""
+
+    tickets: int = 0
+    planned: int = 0
+    slot_ms: int = SLOT_MS
+    arrivals: list[Earlier] = field(default_factory=list)  # latest first
+    anchor: Anchor | None = None
+
+
+@dataclass
+class Clock:
+    """Time for the use case: it moves only when the use case pauses or a store call takes time."""
+
+    elapsed_ms: int = 0
+    pauses: list[float] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return NOW + timedelta(milliseconds=self.elapsed_ms)
+
+    def pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.elapsed_ms += round(seconds * 1000)
 
 
 @dataclass
 class MemoryStore:
-    """Keeps profiles and referrals in dicts and applies the same conditions as the real store."""
+    """Keeps profiles, queues and referrals in dicts and applies the same conditions as the real store."""
 
+    clock: Clock
     profiles: dict[str, Profile] = field(default_factory=dict)
-    tickets: dict[str, int] = field(default_factory=dict)  # the referrer's last ticket
-    served: dict[str, int] = field(default_factory=dict)  # the ticket of its latest commit
+    queues: dict[str, Queue] = field(default_factory=dict)
+    served: dict[str, tuple[int, int]] = field(default_factory=dict)  # ticket and time of the latest commit
     referrals: dict[tuple[str, int], Referral] = field(default_factory=dict)
     commits: int = 0
+    commit_ms: int = 0  # how long a commit takes
     before_commit: Callable[[], CommitOutcome | None] = lambda: None
+    writes: list[tuple] = field(default_factory=list)  # give-backs, corrections, anchors, slots
 
     def get_profile(self, user_id: str) -> Profile | None:
         return self.profiles.get(user_id)
@@ -51,20 +92,50 @@ class MemoryStore:
         if user_id in self.profiles:
             return self.profiles[user_id]
         self.profiles[user_id] = Profile(user_id, 0)
+        self.queues[user_id] = Queue()
         return None
 
     def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
         if referrer_id not in self.profiles:
             return NoTicket.REFERRER_MISSING
-        number = self.tickets.get(referrer_id, 0) + 1
-        self.tickets[referrer_id] = number
-        return Ticket(number, self._queue(referrer_id))
+        queue = self.queues.get(referrer_id)
+        if queue is None:  # a profile from before queues: the queue opens on its count
+            count = self.profiles[referrer_id].referral_count
+            self.queues[referrer_id] = Queue(1, (count or 0) + 1, arrivals=[Earlier(now_ms)])
+            return Ticket(1, count)
+        old = replace(queue, arrivals=list(queue.arrivals))
+        queue.tickets += 1
+        queue.planned += 1
+        queue.arrivals = [Earlier(now_ms, queue.slot_ms), *queue.arrivals][:RECENT_TICKETS]
+        padded = tuple(old.arrivals) + (Earlier(0),) * (RECENT_TICKETS - len(old.arrivals))
+        return Ticket(old.tickets + 1, old.planned, old.slot_ms, padded, old.anchor)
 
-    def _queue(self, referrer_id: str) -> QueueState:
-        return QueueState(self.profiles[referrer_id].referral_count, self.served.get(referrer_id, 0))
+    def give_back_ticket(self, referrer_id: str) -> None:
+        self.writes.append(("give back", referrer_id))
+        self.queues[referrer_id].planned -= 1
 
-    def commit_referral(self, referral: Referral, expected_count: int | None, ticket: int):
+    def correct_queue(self, referrer_id: str, ticket: int, planned_count: int) -> None:
+        self.writes.append(("correct", ticket, planned_count))
+        queue = self.queues.get(referrer_id)  # the real store writes nothing without a queue
+        if queue is not None and queue.tickets == ticket:
+            queue.planned = planned_count
+
+    def record_anchor(self, referrer_id: str, anchor: Anchor) -> None:
+        self.writes.append(("anchor", anchor.ticket))
+        self.queues[referrer_id].anchor = anchor
+
+    def retune_slot(self, referrer_id: str, slot_ms: int, new_slot_ms: int) -> None:
+        self.writes.append(("slot", slot_ms, new_slot_ms))
+        if self.queues[referrer_id].slot_ms == slot_ms:
+            self.queues[referrer_id].slot_ms = new_slot_ms
+
+    def _queue_state(self, referrer_id: str) -> QueueState:
+        ticket, at = self.served.get(referrer_id, (0, None))
+        return QueueState(self.profiles[referrer_id].referral_count, ticket, at)
+
+    def commit_referral(self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int):
         self.commits += 1
+        self.clock.elapsed_ms += self.commit_ms
         forced = self.before_commit()
         if forced is not None:
             return forced
@@ -74,17 +145,18 @@ class MemoryStore:
         if referrer is None:
             return CommitOutcome.REFERRER_MISSING
         if referrer.referral_count != expected_count:
-            return CountChanged(self._queue(referral.referrer_id))
+            return CountChanged(self._queue_state(referral.referrer_id))
         self.profiles[referral.user_id] = Profile(
             referral.user_id, 0, referred_by=referral.referrer_id, referred_at=referral.timestamp_ms
         )
+        self.queues[referral.user_id] = Queue()
         self.referrals[(referral.user_id, referral.timestamp_ms)] = referral
         self.profiles[referral.referrer_id] = replace(
             referrer,
             referral_count=(expected_count or 0) + 1,
             total_rewards=referrer.total_rewards + referral.reward_amount,
         )
-        self.served[referral.referrer_id] = ticket
+        self.served[referral.referrer_id] = (ticket, sent_at_ms)
         return CommitOutcome.COMMITTED
 
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None:
@@ -95,18 +167,23 @@ class MemoryStore:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore(profiles={"ref": Profile("ref", None)})
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
-def pauses() -> list[float]:
-    return []
+def store(clock: Clock) -> MemoryStore:
+    return MemoryStore(clock, profiles={"ref": Profile("ref", None)})
 
 
 @pytest.fixture
-def signups(store: MemoryStore, pauses: list[float]) -> Signups:
-    return Signups(store, parse_tiers(None), now=lambda: NOW, pause=pauses.append)
+def pauses(clock: Clock) -> list[float]:
+    return clock.pauses
+
+
+@pytest.fixture
+def signups(store: MemoryStore, clock: Clock) -> Signups:
+    return Signups(store, parse_tiers(None), now=clock.now, pause=clock.pause)
 
 
 def refer(user_id: str, code: str = "ref") -> SignupRequest:
@@ -118,7 +195,7 @@ def test_first_referral_of_a_referrer_without_counters(signups: Signups, store: 
     assert isinstance(outcome, Rewarded)
     assert (outcome.referral.reward_amount, outcome.referral.referral_number) == (Decimal(10), 1)
     assert outcome.referral.signup_date == "2026-11-03T12:30:45.123Z"
-    assert outcome.referral.timestamp_ms == int(NOW.timestamp() * 1000)
+    assert outcome.referral.timestamp_ms == NOW_MS
     assert store.profiles["ref"].referral_count == 1
     assert list(store.referrals.values()) == [outcome.referral]
 
@@ -136,12 +213,13 @@ def test_enrolling_after_a_referral_signup_conflicts(signups: Signups) -> None:
 
 def test_unknown_referrer(signups: Signups, store: MemoryStore) -> None:
     assert signups.sign_up(refer("u1", "nobody")) == UnknownReferrer("nobody")
-    assert store.commits == 0
+    assert (store.commits, store.writes) == (0, [])
 
 
 def test_referrer_vanishing_between_read_and_write_is_unknown(signups: Signups, store: MemoryStore) -> None:
     store.before_commit = lambda: CommitOutcome.REFERRER_MISSING
     assert signups.sign_up(refer("u1")) == UnknownReferrer("ref")
+    assert store.writes == [("give back", "ref")]
 
 
 def test_identical_retry_answers_the_original(signups: Signups, store: MemoryStore) -> None:
@@ -150,25 +228,30 @@ def test_identical_retry_answers_the_original(signups: Signups, store: MemorySto
     assert isinstance(first, Rewarded)
     assert again == Rewarded(first.referral, is_retry=True)
     assert (len(store.referrals), store.commits) == (1, 2)  # the retry's commit was refused
+    # Its ticket will never commit: the queue plans the next signup without it.
+    assert store.writes == [("give back", "ref")]
+    assert store.queues["ref"].planned == store.profiles["ref"].referral_count == 1
 
 
 def test_same_user_with_another_code_conflicts(signups: Signups, store: MemoryStore) -> None:
     store.profiles["other"] = Profile("other", 0)
     signups.sign_up(refer("u1"))
     assert signups.sign_up(refer("u1", "other")) == AlreadySignedUp("u1")
+    assert store.writes == [("give back", "other")]
 
 
 def test_stale_count_is_retried_with_the_count_from_the_failed_condition(
     signups: Signups, store: MemoryStore, pauses: list[float]
 ) -> None:
     store.profiles["ref"] = Profile("ref", 4)
-    stale_read = Ticket(1, QueueState(3))  # what this signup read before another one committed
-    store.take_ticket = lambda referrer_id, now_ms: stale_read  # type: ignore[method-assign]
+    stale_plan = Ticket(1, 3)  # what this signup planned on before another one committed
+    store.take_ticket = lambda referrer_id, now_ms: stale_plan  # type: ignore[method-assign]
     outcome = signups.sign_up(refer("u1"))
     assert isinstance(outcome, Rewarded)
     assert (outcome.referral.referral_number, outcome.referral.reward_amount) == (5, Decimal(15))
     assert store.commits == 2
-    assert len(pauses) == 1
+    assert len(pauses) == 1  # the count moved outside the queue: a jittered backoff
+    assert store.writes == [("correct", 1, 5)]  # and the queue's plan is corrected after the commit
 
 
 def test_transaction_conflicts_are_retried(signups: Signups, store: MemoryStore) -> None:
@@ -181,19 +264,19 @@ def test_transaction_conflicts_are_retried(signups: Signups, store: MemoryStore)
 def test_a_referrer_too_busy_to_give_a_ticket_is_a_503_without_a_commit(signups: Signups, store: MemoryStore) -> None:
     store.take_ticket = lambda referrer_id, now_ms: NoTicket.BUSY  # type: ignore[method-assign]
     assert signups.sign_up(refer("u1")) == TooBusy(attempts=0)
-    assert (store.commits, store.referrals, set(store.profiles)) == (0, {}, {"ref"})
+    assert (store.commits, store.referrals, set(store.profiles), store.writes) == (0, {}, {"ref"}, [])
 
 
-def test_retries_are_bounded_with_growing_jittered_pauses(
-    signups: Signups, store: MemoryStore, pauses: list[float]
-) -> None:
+def test_retries_are_bounded_with_growing_pauses(signups: Signups, store: MemoryStore, pauses: list[float]) -> None:
     store.before_commit = lambda: CommitOutcome.CONFLICT
     assert signups.sign_up(refer("u1")) == TooBusy(MAX_ATTEMPTS)
     assert store.commits == MAX_ATTEMPTS
     assert len(pauses) == MAX_ATTEMPTS - 1
     ceilings = [min(0.5, 0.02 * 2**attempt) for attempt in range(1, MAX_ATTEMPTS)]
     assert all(0 <= pause <= ceiling for pause, ceiling in zip(pauses, ceilings, strict=True))
+    assert pauses == sorted(pauses)
     assert "u1" not in store.profiles
+    assert store.writes == [("give back", "ref")]
 
 
 def test_stats_of_a_referrer(signups: Signups, store: MemoryStore) -> None:
@@ -201,48 +284,98 @@ def test_stats_of_a_referrer(signups: Signups, store: MemoryStore) -> None:
     signups.sign_up(refer("u2"))
     stats = signups.stats("ref")
     assert stats is not None
-    assert (stats.referral_count, stats.total_rewards, stats.pending_amount) == (2, Decimal(20), Decimal(20))
+    assert (stats.referral_count, stats.total_rewards, stats.pending_amount) == (Decimal(2), Decimal(20), Decimal(20))
     assert signups.stats("nobody") is None
 
 
-def behind_two_tickets(store: MemoryStore) -> Ticket:
-    """The referrer's count is 3 and ticket 3 committed last; tickets 4 and 5 are out: this is 6."""
+def behind_two_tickets(store: MemoryStore) -> None:
+    """The referrer's count is 3 and ticket 3 committed last, long ago; tickets 4 and 5 were taken
+    5 and 10 ms ago and are still to commit: the next ticket is 6, planned on count 5."""
     store.profiles["ref"] = Profile("ref", 3)
-    store.served["ref"] = 3
-    return Ticket(6, QueueState(3, 3), previous_taken_at_ms=int(NOW.timestamp() * 1000) - 5)
+    store.served["ref"] = (3, NOW_MS - 10_000)
+    store.queues["ref"] = Queue(
+        5, 5, arrivals=[Earlier(NOW_MS - 5), Earlier(NOW_MS - 10), Earlier(NOW_MS - IDLE_GAP_MS - 1000)]
+    )
 
 
 def test_a_queued_signup_waits_its_turn_and_commits_on_the_count_left_by_those_ahead(
-    store: MemoryStore, pauses: list[float]
+    store: MemoryStore, clock: Clock
 ) -> None:
-    queued_ticket = behind_two_tickets(store)
-
-    def take_ticket(referrer_id: str, now_ms: int) -> Ticket:
-        store.tickets["ref"] = 6
-        return queued_ticket
+    behind_two_tickets(store)
 
     def those_ahead_commit(seconds: float) -> None:  # while this signup waits
-        pauses.append(seconds)
+        clock.pause(seconds)
         store.profiles["ref"] = replace(store.profiles["ref"], referral_count=5)
-        store.served["ref"] = 5
+        store.served["ref"] = (5, NOW_MS + 30)
 
-    store.take_ticket = take_ticket  # type: ignore[method-assign]
-    queued_signups = Signups(store, parse_tiers(None), now=lambda: NOW, pause=those_ahead_commit)
+    queued_signups = Signups(store, parse_tiers(None), now=clock.now, pause=those_ahead_commit)
     outcome = queued_signups.sign_up(refer("u1"))
     assert isinstance(outcome, Rewarded)
     assert (outcome.referral.referral_number, outcome.referral.reward_amount) == (6, Decimal(15))
     assert store.commits == 1
-    assert pauses == [pytest.approx(0.05)]
-    assert store.served["ref"] == 6
+    # Ticket 4 started when answered (10 ms ago + 5 ms), 5 a slot later, this one a slot after.
+    assert clock.pauses == [pytest.approx((TICKET_MS - 10 + 2 * SLOT_MS) / 1000)]
+    assert store.served["ref"][0] == 6
 
 
-def test_tickets_ahead_that_never_commit_cost_one_refusal(
-    signups: Signups, store: MemoryStore, pauses: list[float]
+def test_tickets_ahead_that_never_commit_cost_two_refusals_a_slot_apart(
+    signups: Signups, store: MemoryStore, clock: Clock
 ) -> None:
-    abandoned_ahead = behind_two_tickets(store)
-    store.take_ticket = lambda referrer_id, now_ms: abandoned_ahead  # type: ignore[method-assign]
+    behind_two_tickets(store)
     outcome = signups.sign_up(refer("u1"))
     assert isinstance(outcome, Rewarded)
     assert outcome.referral.referral_number == 4
-    assert store.commits == 2
-    assert len(pauses) == 1  # the slots of the two tickets ahead; the retry goes at once
+    assert store.commits == 3
+    # Its turn in the schedule; then a slot in case the tickets ahead were only late; then at once.
+    assert clock.pauses[1:] == [pytest.approx(SLOT_MS / 1000)]
+
+
+def test_a_queue_planned_on_a_count_that_is_off_is_corrected_after_the_commit(
+    signups: Signups, store: MemoryStore
+) -> None:
+    store.profiles["ref"] = Profile("ref", 2)
+    store.queues["ref"] = Queue(3, 3)  # ticket 3 died holding its ticket: the queue counts it
+    outcome = signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert outcome.referral.referral_number == 3
+    assert ("correct", 4, 3) in store.writes
+    assert store.queues["ref"].planned == 3
+    next_one = signups.sign_up(refer("u2"))
+    assert isinstance(next_one, Rewarded)
+    assert next_one.referral.referral_number == 4
+    assert store.commits == 3  # the next signup planned right at once
+
+
+def test_every_eighth_ticket_of_a_busy_stretch_records_the_anchor(signups: Signups, store: MemoryStore) -> None:
+    store.profiles["ref"] = Profile("ref", 0)
+    store.queues["ref"] = Queue()
+    for n in range(1, 2 * ANCHOR_EVERY + 1):
+        assert isinstance(signups.sign_up(refer(f"u{n}")), Rewarded)  # at the same moment: a burst
+    assert [w for w in store.writes if w[0] == "anchor"] == [("anchor", ANCHOR_EVERY), ("anchor", 2 * ANCHOR_EVERY)]
+
+
+def test_a_commit_that_met_a_conflict_retunes_the_slot_for_later_tickets(signups: Signups, store: MemoryStore) -> None:
+    store.commit_ms = 50
+    conflicts = iter([CommitOutcome.CONFLICT])
+    store.before_commit = lambda: next(conflicts, None)
+    assert isinstance(signups.sign_up(refer("u1")), Rewarded)
+    assert ("slot", SLOT_MS, 52) in store.writes
+    assert store.queues["ref"].slot_ms == 52
+
+
+def test_a_lone_signup_makes_no_call_but_its_ticket_and_its_commit(signups: Signups, store: MemoryStore) -> None:
+    store.commit_ms = 500  # however slow the commit
+    for n in range(3 * ANCHOR_EVERY):
+        store.clock.elapsed_ms += IDLE_GAP_MS + 1  # each one alone
+        assert isinstance(signups.sign_up(refer(f"u{n}")), Rewarded)
+    assert store.writes == []
+
+
+def test_a_queue_longer_than_the_longest_wait_answers_503_and_gives_its_ticket_back(
+    signups: Signups, store: MemoryStore
+) -> None:
+    deep = MAX_QUEUE_WAIT_MS // SLOT_MS + 2
+    store.profiles["ref"] = Profile("ref", 0)
+    store.queues["ref"] = Queue(deep, deep, arrivals=[Earlier(NOW_MS - 1)] * deep + [Earlier(0)])
+    assert signups.sign_up(refer("u1")) == TooBusy(attempts=0)
+    assert (store.commits, store.writes) == (0, [("give back", "ref")])
