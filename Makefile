@@ -24,7 +24,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/tools/terraform-offline.tfrc
 endif
 endif
 
-.PHONY: help setup synth validate plan deploy destroy destroy-account test snapshot lint demo bench bench-quick mutation clean
+.PHONY: help setup synth validate plan deploy destroy destroy-account test snapshot lint demo bench bench-quick mutation docs clean
 
 help: ## List the targets and what each does
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' | \
@@ -86,6 +86,15 @@ mutation: setup ## Mutation testing of the domain modules (mutmut, one worker, a
 snapshot: setup ## Accept an intended infrastructure change into the synth snapshot
 	$(PY) -m pytest tests/stack --snapshot-update
 
+# docs/resources.md documents the default configuration: synthesize it with no setting at all
+# (whatever the shell holds) into a directory of its own, so cdktf.out/ is left alone.
+DOCS_SYNTH_DIR := $(CURDIR)/build/docs/cdktf.out
+
+docs: setup ## Regenerate docs/resources.md (resources and outputs) from a synth of the default configuration
+	rm -rf $(DOCS_SYNTH_DIR) && mkdir -p $(dir $(DOCS_SYNTH_DIR))
+	env -i PATH="$$PATH" HOME="$$HOME" CDKTF_OUTDIR=$(DOCS_SYNTH_DIR) $(PY) main.py
+	$(PY) -m tools.docs_reference $(DOCS_SYNTH_DIR)/stacks docs/resources.md
+
 # checkov's own pins clash with boto3/moto, so it lives in a virtualenv of its own.
 $(CHECKOV_INSTALLED): requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -93,7 +102,7 @@ $(CHECKOV_INSTALLED): requirements-checkov.txt
 	touch $@
 
 # The default configuration, whatever the shell holds: the settings main.py reads are unset.
-LINT_UNSET := $(foreach v,ENVIRONMENT_SUFFIX AWS_REGION STATE_BUCKET STATE_BUCKET_REGION WAF_ENABLED LOCAL_AWS_ENDPOINT REWARD_TIERS OPS_ALERT_EMAILS REPORT_READER_ROLE_ARNS OPERATOR_ROLE_ARNS,-u $(v))
+LINT_UNSET := $(foreach v,ENVIRONMENT_SUFFIX AWS_REGION STATE_BUCKET STATE_BUCKET_REGION DELETION_PROTECTION LOG_RETENTION_DAYS WAF_ENABLED WAF_RATE_LIMIT API_RATE_LIMIT API_BURST_LIMIT API_QUOTA_PER_DAY LOCAL_AWS_ENDPOINT REWARD_TIERS OPS_ALERT_EMAILS REPORT_READER_ROLE_ARNS OPERATOR_ROLE_ARNS,-u $(v))
 
 lint: setup $(CHECKOV_INSTALLED) ## ruff, mypy, parliament (IAM policies) and checkov on the synthesized Terraform of both stacks
 	$(VENV)/bin/ruff check .

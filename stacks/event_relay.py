@@ -3,7 +3,7 @@
 Every committed change reaches the relay at least once; the relay publishes the ones that are
 events (lambdas/event_relay). A record that keeps failing is retried in ever smaller batches
 (bisect), then recorded in the relay's DLQ with its shard and sequence numbers, well within the
-stream's 24-hour retention, so it can be redriven from the stream (README: "Redriving the relay").
+stream's 24-hour retention, so it can be redriven from the stream (docs/operations.md: "Redriving the relay's DLQ").
 """
 
 from collections.abc import Sequence

@@ -110,7 +110,7 @@ def alarm_specs(s: DashboardSubjects, suffix: str) -> list[AlarmSpec]:
                 metric="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": queue},
                 statistic="Maximum",
-                description=f"{queue} holds failed deliveries (README: Letting people in)",
+                description=f"{queue} holds failed deliveries (docs/operations.md: Letting people in)",
             )
         )
     specs.append(

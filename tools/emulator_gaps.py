@@ -1,6 +1,6 @@
 """Where moto (the local emulator) falls short of AWS for the deployed stacks: the one list.
 
-tests/e2e and tools/local_stack.py use these, and the README names them. Each entry is a gap of
+tests/e2e and tools/local_stack.py use these, and docs/getting-started.md names them. Each entry is a gap of
 the emulator, not of the stack; on real AWS none of them applies. Anything not listed here (a
 planned change, a failed destroy) is a defect of the stack, or a new gap to be understood first.
 """

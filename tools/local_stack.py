@@ -47,7 +47,7 @@ OFFLINE_TFRC = PROJECT_ROOT / "tools" / "terraform-offline.tfrc"
 EMULATOR_START_SECONDS = 30
 STEP_TIMEOUT_SECONDS = 600
 QUERY_TIMEOUT_SECONDS = 60
-PLAN_FILE = "plan.tfplan"  # in the stack directory, like the README's plain Terraform steps
+PLAN_FILE = "plan.tfplan"  # in the stack directory, like docs/deploy.md's plain Terraform steps
 
 # (phase name, what it does) -> a context around the phase; the demo prints progress and timings.
 Phase = Callable[[str, str], AbstractContextManager[object]]
@@ -170,7 +170,7 @@ def terraform_environment() -> dict[str, str]:
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     environment |= {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
     if PROVIDER_MIRROR.is_dir() and not Path(environment.get("TF_CLI_CONFIG_FILE") or "/nonexistent").is_file():
-        # No registry on this machine: the AWS provider comes from the mirror (README, Offline Terraform).
+        # No registry on this machine: the AWS provider comes from the mirror (docs/deploy.md, Offline Terraform).
         environment["TF_CLI_CONFIG_FILE"] = str(OFFLINE_TFRC)
     return environment
 
@@ -224,7 +224,7 @@ class Terraform:
 
     def _query(self, *args: str) -> str:
         result = subprocess.run(  # noqa: S603 - an argument list, no shell
-            ["terraform", *args],  # noqa: S607 - Terraform from PATH, like `make` and the README
+            ["terraform", *args],  # noqa: S607 - Terraform from PATH, like `make` and docs/deploy.md
             cwd=self.stack_dir,
             env=terraform_environment(),
             capture_output=True,

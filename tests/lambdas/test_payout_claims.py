@@ -1,4 +1,4 @@
-"""Claiming rewards against DynamoDB (moto), at the edges the README states (Monthly payout, "What a
+"""Claiming rewards against DynamoDB (moto), at the edges the handbook states (Monthly payout, "What a
 run does", step 4): the cutoff is exclusive, a reward that is no longer pending is never paid
 again, and a chunk gets at most 8 attempts, backing off with full jitter under a ceiling that
 doubles from 0.1 s to at most 2 s."""

@@ -1,4 +1,4 @@
-"""The run record's lease against DynamoDB (moto), with the times the README promises (Monthly
+"""The run record's lease against DynamoDB (moto), with the times the handbook promises (Monthly
 payout, "Lease and takeover" and "Why each reward is paid exactly once"): a lease lasts the
 invocation's remaining time plus 30 s, a released one stays closed for 10 s, a lease is live up
 to and including its expiry second, and only its holder can complete or release the run. The

@@ -217,7 +217,7 @@ def test_alarms_notify_the_ops_topic(synth: Synth) -> None:
 
 
 def test_outputs_keep_the_original_names(synth: Synth) -> None:
-    # The original's ten outputs, plus what callers and operators need (see README).
+    # The original's ten outputs, plus what callers and operators need (see docs/resources.md).
     added = {
         "api-key-id",
         "schedule-dlq-url",

@@ -1,4 +1,4 @@
-"""cents(): exactly two places without rounding, and only a zero loses its sign (README: "Numbers are
+"""cents(): exactly two places without rounding, and only a zero loses its sign (docs: "Numbers are
 written one way everywhere")."""
 
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""What the payout returns in each case (README: Monthly payout, "The returned summary"), from the
+"""What the payout returns in each case (docs: Monthly payout, "The returned summary"), from the
 use case through the handler's response."""
 
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""What a payout logs about its progress (README: Monthly payout, "Metrics and logs"): the rewards
+"""What a payout logs about its progress (docs: Monthly payout, "Metrics and logs"): the rewards
 claimed now and by earlier invocations, and the profiles credited."""
 
 import logging

@@ -1,4 +1,4 @@
-"""Which month a payout event pays, at the edges of the calendar and of its format (README:
+"""Which month a payout event pays, at the edges of the calendar and of its format (docs:
 Monthly payout, "What a run does", step 1)."""
 
 import time

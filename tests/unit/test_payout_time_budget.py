@@ -1,4 +1,4 @@
-"""Resuming when time runs low (README: Monthly payout): before each claim chunk, each profile-credit
+"""Resuming when time runs low (docs: Monthly payout): before each claim chunk, each profile-credit
 chunk and the report the run needs 30 s left; with less it releases its lease (closed for 10 s)
 and raises PayoutIncomplete. Exactly 30 s is enough."""
 

@@ -1,4 +1,4 @@
-"""The signup body at its limits (README: API, "Status codes and errors"): base64 strictly of its
+"""The signup body at its limits (docs: API, "Status codes and errors"): base64 strictly of its
 alphabet, 4096 bytes, e-mail addresses of at most 254 characters without control characters or
 empty domain labels."""
 

@@ -1,4 +1,4 @@
-"""REWARD_TIERS at the limits the README states (API, "Reward tiers"): a threshold of at most 38
+"""REWARD_TIERS at the limits the handbook states (API, "Reward tiers"): a threshold of at most 38
 digits (leading zeros do not count), and NaN / Infinity refused as not JSON."""
 
 from decimal import Decimal
