@@ -5,7 +5,7 @@ time: the one whose wake-up is due first. It runs until it sleeps (a pause of th
 the latency the conflict model gives an AWS call) or ends, then hands the turn on. The clock then
 jumps to the next wake-up. So 5 s of signups take as long as the Python code and moto take,
 whatever else the machine runs, and a trial is repeatable: the same seed gives the same calls in
-the same order. Code runs in no time at all, which the README counts among the model's
+the same order. Code runs in no time at all, which docs/design.md counts among the model's
 optimistic sides (a Lambda's own few milliseconds are not in the latency).
 
 Only `sleep` may block a thread. A thread that blocks on anything else while it has the turn
