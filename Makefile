@@ -30,12 +30,17 @@ help: ## List the targets and what each does
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' | \
 		awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-setup: $(INSTALLED) ## Create .venv and install the pinned requirements (every target does this itself)
+setup: $(INSTALLED) ## Create .venv, install the pinned requirements and the `referrals` CLI (every target does this itself)
 
-# Reinstall only when the pins change.
-$(INSTALLED): requirements.txt
+# Reinstall only when the pins or the project's metadata change. The project itself is installed
+# editable and without dependencies (the pins are all in requirements.txt): it adds the `referrals`
+# console script (.venv/bin/referrals) and makes only referrals_cli importable; setuptools' build
+# note (*.egg-info) is removed, it is not needed at run time.
+$(INSTALLED): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -rf referral_management.egg-info
 	touch $@
 
 synth: setup ## Synthesize cdktf.out/stacks/{tap-account,tap-stack}/cdk.tf.json (configuration from the environment)

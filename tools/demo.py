@@ -3,20 +3,27 @@
 
 Starts moto_server, deploys the Terraform that main.py synthesizes (LOCAL_AWS_ENDPOINT pointing the
 provider at the emulator; tap-account, then tap-stack), drives it through the deployed API,
-schedule and event source mappings (tools/referral_flow.py), prints the payout report, what the
-event relay published to the reward topic and a summary, destroys everything
-(tap-stack, then tap-account) and stops the emulator. The emulator is stopped and the temporary
-directory removed however it ends; any failure exits non-zero.
+schedule and event source mappings (tools/referral_flow.py), prints what the event relay published
+to the reward topic and a summary, runs the operator's steps with the `referrals` CLI (status, the
+payout, its report, a referrer's statistics), destroys everything (tap-stack, then tap-account)
+and stops the emulator. The emulator is stopped and the temporary directory removed however it
+ends; any failure exits non-zero.
+
+The emulator cannot run function code, so the CLI runs here with stand-ins for Lambda's Invoke
+and the API (`local_deployed_code`, shared with tests/e2e) that run the deployed handlers in this
+process, as the rest of the demo does.
 """
 
+import json
+import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, redirect_stdout
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, redirect_stdout
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
@@ -26,8 +33,12 @@ if __package__ in (None, ""):
     # Run as `python tools/demo.py`: make the project importable, as `python -m tools.demo` would.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from referrals_cli.app import run as run_cli
+from referrals_cli.deployed_code import ApiAnswer, DeployedCode, FunctionAnswer
+from tools.local_lambda import LocalApi, deployed_function, deployed_routes, running_function
 from tools.local_notifications import Notification
 from tools.local_stack import (
+    FAKE_ACCESS_KEY,
     LocalDeployment,
     StepFailed,
     deploy,
@@ -35,7 +46,16 @@ from tools.local_stack import (
     tail,
     tear_down,
 )
-from tools.referral_flow import Exchange, FlowResult, PayoutResults, RelayResults, RelayRun, SignupResults, run_flow
+from tools.referral_flow import (
+    REFERRALS,
+    Exchange,
+    FlowResult,
+    PayoutResults,
+    RelayResults,
+    RelayRun,
+    SignupResults,
+    run_flow,
+)
 
 INTERRUPTED_STATUS = 130
 
@@ -125,8 +145,10 @@ def run_demo(workdir: Path, progress: Progress) -> None:
             emulator = cleanup.enter_context(running_emulator(workdir / "moto.log"))
         progress.say(f"{'':<9} {emulator.endpoint}")
         deployment = deploy(emulator, workdir, progress.phase, progress.terraform_counter("created"))
-        result = _drive(deployment, workdir / "handlers.log", progress)
-        show(result, progress.out)
+        with _handler_log(workdir / "handlers.log", progress) as log:
+            result = _drive(deployment, log, progress)
+            show(result, progress.out)
+            _operate(deployment, result.payout.answer["payoutMonth"], log, progress)
         tear_down(deployment, progress.phase, progress.terraform_counter("destroyed"))
         left = {stack.stack: stack.state_addresses() for stack in deployment.stacks()}
         if any(left.values()):
@@ -134,17 +156,25 @@ def run_demo(workdir: Path, progress: Progress) -> None:
         progress.say(f"{'':<9} terraform state list: empty ({', '.join(left)})")
 
 
-def _drive(deployment: LocalDeployment, handler_log: Path, progress: Progress) -> FlowResult:
-    """The flow, with the handlers' JSON logs and metrics kept in a file instead of on the screen."""
-    with handler_log.open("w") as log:
+@contextmanager
+def _handler_log(path: Path, progress: Progress) -> Iterator[TextIO]:
+    """One file for the handlers' JSON logs and metrics while the flow and the operator's steps
+    run: a handler's logger keeps writing to the stream it was first given. Its last lines are
+    shown when a step fails."""
+    with path.open("w") as log:
         try:
-            with redirect_stdout(log):
-                return run_flow(deployment, progress.phase)
+            yield log
         except BaseException:
             log.flush()
             progress.say("no destroy: the emulator is discarded with everything deployed to it")
-            progress.say(f"last lines the handlers logged:\n{tail(handler_log, 15)}")
+            progress.say(f"last lines the handlers logged:\n{tail(path, 15)}")
             raise
+
+
+def _drive(deployment: LocalDeployment, log: TextIO, progress: Progress) -> FlowResult:
+    """The flow, with the handlers' logs in `log` instead of on the screen."""
+    with redirect_stdout(log):
+        return run_flow(deployment, progress.phase)
 
 
 # What the demo shows ----------------------------------------------------------------------------
@@ -181,10 +211,9 @@ def _payout_section(payout: PayoutResults) -> str:
         f"{answer['totalAmount']} in all",
         f"  the same event again: {payout.repeat['status']} (nothing is paid twice)",
         f"  the deadline check's schedule input: payout {check['status']}, deadline missed: {check['deadlineMissed']}",
-        "",
-        f"Report {answer['reportLocation']}",
+        f"  report {answer['reportLocation']} (the operator's steps below print it)",
     ]
-    return "\n".join(lines + [f"  {row}" for row in payout.report.splitlines()])
+    return "\n".join(lines)
 
 
 def _notifications_section(relay: RelayResults) -> str:
@@ -277,6 +306,97 @@ def _summary_section(result: FlowResult) -> str:
 
 def _money(value: Any) -> str:
     return f"{Decimal(str(value)):.2f}"
+
+
+# The operator's steps: the referrals CLI --------------------------------------------------------
+
+
+def _operate(deployment: LocalDeployment, month: str, log: TextIO, progress: Progress) -> None:
+    """`referrals` as an operator would run it after the payout, on the deployment's Terraform outputs."""
+    commands = [
+        ["status"],
+        ["payout", "run", "--month", month],  # already paid by the schedule: the stored summary
+        ["payout", "report", "--month", month],
+        *(["referrer", code] for code in REFERRALS),
+    ]
+    print("\nOperator steps: the referrals CLI (docs/cli.md), run in this process", file=progress.out)
+    with (
+        progress.phase("operator", "referrals status, payout run, payout report, referrer"),
+        cli_environment(deployment.endpoint),
+    ):
+        code = local_deployed_code(deployment, handler_log=log)
+        for command in commands:
+            print(f"\n$ referrals {' '.join(command)}", file=progress.out, flush=True)
+            status = run_cli(["--stack-dir", str(deployment.terraform.stack_dir), *command], code)
+            if status != 0:
+                raise StepFailed(f"referrals {' '.join(command)} exited with status {status}")
+
+
+def emulator_settings(endpoint: str) -> dict[str, str]:
+    """The AWS settings a client of the emulator needs: its endpoint and fake keys, no AWS
+    configuration of this machine."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": FAKE_ACCESS_KEY,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+@contextmanager
+def cli_environment(endpoint: str) -> Iterator[None]:
+    """os.environ holds no AWS_ variable but the emulator's settings while the block lasts."""
+    saved = dict(os.environ)
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        del os.environ[name]
+    os.environ.update(emulator_settings(endpoint))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def local_deployed_code(deployment: LocalDeployment, handler_log: TextIO | None = None) -> DeployedCode:
+    """The CLI's Lambda Invoke and API calls on the emulator, which stores functions but cannot run them.
+
+    An invocation runs the deployed function's handler in this process with the function's
+    environment (tools/local_lambda.py) and answers as Lambda does: the return value as JSON, or
+    FunctionError "Unhandled" with errorType and errorMessage when the handler raised. An API
+    request carrying the stack's API key (API Gateway refuses others with 403) goes to the function
+    behind its route. The handlers' logs go to `handler_log` when given.
+    """
+    api_id, api_endpoint = deployment.outputs["api-gateway-id"], deployment.outputs["api-endpoint"].rstrip("/")
+    stage = api_endpoint.rsplit("/", 1)[-1]
+    key = deployment.client("apigateway").get_api_key(apiKey=deployment.outputs["api-key-id"], includeValue=True)
+
+    def handler_logs() -> AbstractContextManager[object]:
+        return redirect_stdout(handler_log) if handler_log is not None else nullcontext()
+
+    def invoke(function_name: str, event: dict[str, Any]) -> FunctionAnswer:
+        function = deployed_function(deployment, function_name)
+        with handler_logs(), running_function(function, deployment.endpoint) as handler:
+            try:
+                result = handler(event)
+            except Exception as error:  # what Lambda's runtime answers for a raised exception
+                return FunctionAnswer({"errorType": type(error).__name__, "errorMessage": str(error)}, "Unhandled")
+        # The runtime encodes the return value as JSON (a Decimal as a number).
+        return FunctionAnswer(json.loads(json.dumps(result, default=float), parse_float=Decimal))
+
+    def get(url: str, headers: Mapping[str, str]) -> ApiAnswer:
+        if headers.get("x-api-key") != key["value"]:
+            return ApiAnswer(403, {"message": "Forbidden"})
+        routes = deployed_routes(deployment, api_id)
+        with ExitStack() as running, handler_logs():
+            handlers = {
+                name: running.enter_context(running_function(deployed_function(deployment, name), deployment.endpoint))
+                for name in {route.function_name for route in routes}
+            }
+            answer = LocalApi(api_id, stage, routes, handlers).get(url.removeprefix(api_endpoint))
+        return ApiAnswer(answer.status, answer.body)
+
+    return DeployedCode(invoke=invoke, get=get)
 
 
 if __name__ == "__main__":

@@ -1,226 +1,24 @@
-"""Redrive the event relay's dead-letter queue from the table streams.
+"""Redrive the event relay's dead-letter queue from the table streams, by queue URL and function name.
 
     python -m tools.relay_redrive --queue-url URL --function NAME [--region R] [--dry-run]
 
-When Lambda gives up on a stream batch (the relay's mapping ran out of retries or the records
-grew too old), it moves the shard on and sends the relay's DLQ (`relay-dlq-url`) the batch's
-position, not its records:
-
-    {"requestContext": {"functionArn", "condition": "RetryAttemptsExhausted", ...},
-     "responseContext": {...}, "version": "1.0", "timestamp": ...,
-     "DDBStreamBatchInfo": {"shardId", "startSequenceNumber", "endSequenceNumber",
-                            "approximateArrivalOfFirstRecord", "approximateArrivalOfLastRecord",
-                            "batchSize", "streamArn"}}
-
-For each such message this reads that shard's records from startSequenceNumber to
-endSequenceNumber back from the stream, invokes the relay synchronously with them (the event
-Lambda would send), and deletes the message only when the relay reported no failed record.
-Otherwise the message stays in the queue for the next run. A redriven record may have been
-published before (the rest of a batch in which one record failed): it goes out again with the
-same eventId, and consumers drop repeats by it.
-
-A stream keeps its records for 24 hours. Once they are gone the message stays and the line says
-EXPIRED: every referral item and every completed payout run is still in the tables, and the
-relay's messages (with the same eventIds) can be rebuilt from the current items.
+The logic is the CLI's (referrals_cli/redrive.py, `referrals events redrive`, which finds the
+queue and the function in the stack's outputs); this entry point stays for scripts that name
+them directly.
 
 Exit status: 0 when every message was redriven (or, with --dry-run, could be), 1 when any stays.
 """
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
-from tools.local_streams import sequence_number, shard_records, stream_event
+from referrals_cli.aws import Aws
+from referrals_cli.redrive import EXPIRED_ADVICE, RelayFailed, all_redriven, lambda_invoker, redrive, summary_line
 
-# Long enough for a slow invocation; a message kept is made visible again at the end of the run.
-VISIBILITY_TIMEOUT_SECONDS = 900
-RECEIVE_WAIT_SECONDS = 5
-# GetRecords may answer an empty page before the part of a shard that holds records.
-EMPTY_PAGES_TOLERATED = 5
-# What the stream answers once the records, their shard or the stream itself are gone.
-GONE_ERRORS = {"TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException"}
-EXPIRED_ADVICE = (
-    "Records past the stream's 24-hour retention are gone. Every referral item and every completed payout "
-    "run is still in the tables: rebuild the relay's messages for that time from the current items "
-    "(referral.rewarded from referral items, payout.completed from completed run records, the same eventIds), "
-    "then delete the message from the queue."
-)
-
-# (function name, stream event) -> the relay's response; raises when the invocation itself failed.
-Invoke = Callable[[str, dict], dict]
-
-
-class RelayFailed(Exception):
-    """The relay raised (Lambda's FunctionError): every record of the batch failed, or the code did."""
-
-
-class RecordsGone(Exception):
-    """The stream no longer holds the batch's records (or never held them)."""
-
-
-@dataclass(frozen=True)
-class BatchPosition:
-    stream_arn: str
-    shard_id: str
-    first: str  # startSequenceNumber
-    last: str  # endSequenceNumber
-    size: int  # batchSize
-    first_arrival: str  # approximateArrivalOfFirstRecord
-    condition: str  # why Lambda gave up: RetryAttemptsExhausted, RecordAgeExceeded, ...
-
-    @classmethod
-    def from_body(cls, body: str) -> "BatchPosition":
-        message = json.loads(body)
-        info = message["DDBStreamBatchInfo"]
-        return cls(
-            stream_arn=info["streamArn"],
-            shard_id=info["shardId"],
-            first=info["startSequenceNumber"],
-            last=info["endSequenceNumber"],
-            size=int(info["batchSize"]),
-            first_arrival=str(info.get("approximateArrivalOfFirstRecord", "?")),
-            condition=str(message.get("requestContext", {}).get("condition", "?")),
-        )
-
-    def __str__(self) -> str:
-        table = self.stream_arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
-        return f"{table} {self.shard_id} {self.first}..{self.last} ({self.size} records, {self.condition})"
-
-
-def read_batch(streams: Any, position: BatchPosition) -> list[dict]:
-    """The batch's records, first to last, in the shape Lambda delivered them; RecordsGone otherwise."""
-    first, last = int(position.first), int(position.last)
-    records: list[dict] = []
-    try:
-        for record in shard_records(
-            streams,
-            position.stream_arn,
-            position.shard_id,
-            {"ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": position.first},
-            empty_pages=EMPTY_PAGES_TOLERATED,
-        ):
-            if sequence_number(record) > last:
-                break
-            records.append(record)
-    except ClientError as error:
-        code = error.response["Error"]["Code"]
-        if code in GONE_ERRORS:
-            raise RecordsGone(f"{code}: {error.response['Error'].get('Message', '')}") from error
-        raise
-    numbers = [sequence_number(record) for record in records]
-    if not numbers or numbers[0] != first or numbers[-1] != last:
-        found = f"{numbers[0]}..{numbers[-1]}" if numbers else "none"
-        raise RecordsGone(f"the shard holds no records {first}..{last} (found {found})")
-    return records
-
-
-def lambda_invoker(lambda_client: Any) -> Invoke:
-    """Invoke through Lambda, synchronously (RequestResponse), as the event source mapping does."""
-
-    def invoke(function: str, event: dict) -> dict:
-        response = lambda_client.invoke(
-            FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(event).encode()
-        )
-        payload = response["Payload"].read().decode("utf-8", errors="replace")
-        if "FunctionError" in response:
-            raise RelayFailed(f"{response['FunctionError']}: {payload[:500]}")
-        answer = json.loads(payload or "null")
-        return answer if isinstance(answer, dict) else {}
-
-    return invoke
-
-
-@dataclass(frozen=True)
-class Outcome:
-    message_id: str
-    status: str  # REDRIVEN, EXPIRED, FAILED, UNREADABLE, DRY-RUN
-    detail: str
-
-    @property
-    def deleted(self) -> bool:
-        return self.status == "REDRIVEN"
-
-    def line(self) -> str:
-        return f"{self.status:<10} {self.message_id}  {self.detail}"
-
-
-def redrive_message(body: str, *, function: str, streams: Any, invoke: Invoke, dry_run: bool) -> tuple[str, str]:
-    """(status, detail) for one DLQ message; only REDRIVEN lets it be deleted."""
-    try:
-        position = BatchPosition.from_body(body)
-    except (ValueError, KeyError, TypeError) as error:
-        return "UNREADABLE", f"not a DynamoDB stream batch record ({error!r}); kept"
-    try:
-        records = read_batch(streams, position)
-    except RecordsGone as gone:
-        return "EXPIRED", f"{position}, first arrived {position.first_arrival}: {gone}; kept"
-    if dry_run:
-        return "DRY-RUN", f"{position}: would invoke {function} with {len(records)} records; kept"
-    try:
-        response = invoke(function, stream_event(records))
-    except Exception as error:  # any failure of the invocation keeps the message for the next run
-        return "FAILED", f"{position}: {function} failed: {error}; kept"
-    failures = response.get("batchItemFailures") or []
-    if failures:
-        failed = ", ".join(str(failure.get("itemIdentifier")) for failure in failures)
-        return "FAILED", f"{position}: {function} reported failed records {failed}; kept"
-    return "REDRIVEN", f"{position}: {len(records)} records relayed by {function}; deleted"
-
-
-def redrive(
-    queue_url: str,
-    function: str,
-    *,
-    sqs: Any,
-    streams: Any,
-    invoke: Invoke,
-    dry_run: bool = False,
-    wait_seconds: int = RECEIVE_WAIT_SECONDS,
-    say: Callable[[str], None] = print,
-) -> list[Outcome]:
-    """Every message of the queue, once each; one line per message to `say`."""
-    outcomes: list[Outcome] = []
-    kept: list[str] = []  # receipt handles, made visible again at the end
-    for message in _messages(sqs, queue_url, wait_seconds):
-        status, detail = redrive_message(
-            message["Body"], function=function, streams=streams, invoke=invoke, dry_run=dry_run
-        )
-        outcome = Outcome(message["MessageId"], status, detail)
-        if outcome.deleted:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        else:
-            kept.append(message["ReceiptHandle"])
-        say(outcome.line())
-        outcomes.append(outcome)
-    for receipt in kept:  # the next run, or another operator, sees them at once
-        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
-    if any(outcome.status == "EXPIRED" for outcome in outcomes):
-        say(EXPIRED_ADVICE)
-    return outcomes
-
-
-def _messages(sqs: Any, queue_url: str, wait_seconds: int) -> Iterator[dict]:
-    """Each message once, until a receive brings nothing new."""
-    seen: set[str] = set()
-    while True:
-        received = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=wait_seconds,
-            VisibilityTimeout=VISIBILITY_TIMEOUT_SECONDS,
-        ).get("Messages", [])
-        fresh = [message for message in received if message["MessageId"] not in seen]
-        if not fresh:
-            return
-        for message in fresh:
-            seen.add(message["MessageId"])
-            yield message
+# What callers of this module used before the logic moved (tests/lambdas/test_relay_redrive.py).
+__all__ = ["EXPIRED_ADVICE", "RelayFailed", "lambda_invoker", "main", "redrive"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -232,19 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
     parser.add_argument("--dry-run", action="store_true", help="read the records, invoke nothing, delete nothing")
     args = parser.parse_args(argv)
-    session = boto3.session.Session(region_name=args.region)
+    aws = Aws(boto3.session.Session(region_name=args.region))
     outcomes = redrive(
         args.queue_url,
         args.function,
-        sqs=session.client("sqs"),
-        streams=session.client("dynamodbstreams"),
-        invoke=lambda_invoker(session.client("lambda")),
+        sqs=aws.client("sqs"),
+        streams=aws.client("dynamodbstreams"),
+        invoke=lambda_invoker(aws.client("lambda")),
         dry_run=args.dry_run,
     )
-    ok = {"DRY-RUN", "REDRIVEN"}
-    deleted = sum(outcome.deleted for outcome in outcomes)
-    print(f"messages: {len(outcomes)}, redriven and deleted: {deleted}, kept: {len(outcomes) - deleted}")
-    return 0 if all(outcome.status in ok for outcome in outcomes) else 1
+    print(summary_line(outcomes))
+    return 0 if all_redriven(outcomes) else 1
 
 
 if __name__ == "__main__":
