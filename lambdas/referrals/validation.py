@@ -15,8 +15,11 @@ FIELDS = ("userId", "referralCode", "email")
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # One "@", something before it, and a domain with a dot between non-empty labels; no whitespace
-# or control characters anywhere. Plausible, not RFC 5322: deliverability is the mailer's job.
-_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f.]+(\.[^@\s\x00-\x1f\x7f.]+)+")
+# or control characters anywhere, and no lone surrogate (JSON can escape one, "\ud800", but it is
+# not text: DynamoDB could not store it, nor could the e-mail key hash it). Plausible, not
+# RFC 5322: deliverability is the mailer's job.
+_NOT_IN_EMAIL = r"@\s\x00-\x1f\x7f\ud800-\udfff"
+_EMAIL = re.compile(rf"[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}.]+(\.[^{_NOT_IN_EMAIL}.]+)+")
 
 
 class ValidationError(ValueError):

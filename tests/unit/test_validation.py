@@ -62,6 +62,7 @@ def test_ids_may_be_64_characters() -> None:
         (body(userId="u1", email="user@example."), False, "email must be a plausible address"),
         (body(userId="u1", email="@example.com"), False, "email must be a plausible address"),
         (body(userId="u1", email="us er@example.com"), False, "email must be a plausible address"),
+        (body(userId="u1", email="bob\ud800@example.com"), False, "email must be a plausible address"),  # not text
         (body(userId="u1", email="a" * 243 + "@example.com"), False, "at most 254 characters"),
     ],
 )
