@@ -111,7 +111,7 @@ LINT_UNSET := $(foreach v,ENVIRONMENT_SUFFIX AWS_REGION STATE_BUCKET STATE_BUCKE
 
 lint: setup $(CHECKOV_INSTALLED) ## ruff, mypy, parliament (IAM policies) and checkov on the synthesized Terraform of both stacks
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy stacks lambdas main.py tools
+	$(VENV)/bin/mypy stacks lambdas main.py tools referrals_cli
 	$(VENV)/bin/mypy benchmarks  # on its own: it imports the handlers through tests/ (another module root)
 	env $(LINT_UNSET) $(PY) main.py
 	$(PY) -m tools.lint_policies $(ACCOUNT_STACK_DIR)/cdk.tf.json $(ENVIRONMENT_STACK_DIR)/cdk.tf.json

@@ -37,6 +37,16 @@ class Outputs:
             )
         return value
 
+    def names(self, name: str) -> list[str]:
+        """An output that is a list of names (alarm-names)."""
+        value = self.values.get(name)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise CliError(
+                f"the deployment has no output {name!r} ({self.source}): "
+                "it was deployed from an older version of the stack; deploy the current one (make deploy)"
+            )
+        return value
+
     @property
     def region(self) -> str | None:
         """The region of the deployment's ARNs (arn:aws:sns:<region>:...), if it has any."""

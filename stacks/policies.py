@@ -136,10 +136,22 @@ def report_reader_statements(account: Account, bucket_arn: str, key_arn: str) ->
 
 
 def operator_statements(
-    account: Account, queue_arns: Sequence[str], table_arns: Sequence[str], function_arns: Sequence[str], key_arn: str
+    account: Account,
+    queue_arns: Sequence[str],
+    table_arns: Sequence[str],
+    function_arns: Sequence[str],
+    key_arn: str,
+    *,
+    alarm_arns: Sequence[str],
+    api_key_id: str,
 ) -> list[dict]:
-    """On-call: read the dead-letter queues, redrive, read the tables and their streams; change no data."""
+    """On-call: read the dead-letter queues, redrive, read the tables and their streams, see the
+    stack's alarms and call its API (what the `referrals` CLI does); change no data."""
     return [
+        # `referrals status` asks for exactly these alarms (the alarm-names output).
+        allow("SeeTheStacksAlarms", ["cloudwatch:DescribeAlarms"], list(alarm_arns)),
+        # `referrals referrer` calls GET /referrers/{code} with the API's key: its value only.
+        allow("ReadTheApiKey", ["apigateway:GET"], [api_key_arn(account, api_key_id)]),
         allow("ReadDeadLetterQueues", DLQ_READING, list(queue_arns)),
         # A failed payout event is redriven by invoking the payout function with the message body;
         # a failed relay batch by reading its records from the stream and invoking the relay.
@@ -151,6 +163,11 @@ def operator_statements(
             "Condition": {"StringEquals": {"kms:ViaService": [account.via("sqs"), account.via("dynamodb")]}},
         },
     ]
+
+
+def api_key_arn(account: Account, api_key_id: str) -> str:
+    """API Gateway's ARNs name no account."""
+    return f"arn:{account.partition}:apigateway:{account.region}::/apikeys/{api_key_id}"
 
 
 # Resource side -----------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class TapStack(TerraformStack):
             relay_name=relay_name,
             relay_service=RELAY_SERVICE,
         )
+        specs = alarm_specs(subjects, suffix)
         reward_role = execution_role(self, "reward-calculator-role", reward_name)
         payout_role = execution_role(self, "payout-processor-role", payout_name)
         relay_role = execution_role(self, "event-relay-role", relay_name)
@@ -86,7 +87,7 @@ class TapStack(TerraformStack):
             account,
             service_roles=[reward_role.arn, payout_role.arn, relay_role.arn, schedule_role.arn],
             log_group_names=log_groups,
-            alarm_arns=alarm_arns(account, alarm_specs(subjects, suffix)),
+            alarm_arns=alarm_arns(account, specs),
             reports_bucket_prefix=reports_bucket_prefix(suffix),
             report_readers=config.report_reader_role_arns,
             operators=config.operator_role_arns,
@@ -206,6 +207,8 @@ class TapStack(TerraformStack):
             messaging=messaging,
             redrivable_function_arns=[payout.function.arn, relay.function.arn],
             key_arn=key.arn,
+            alarm_arns=alarm_arns(account, specs),
+            api_key_id=api.api_key.id,
         )
 
         outputs = {
@@ -223,6 +226,7 @@ class TapStack(TerraformStack):
             "schedule-dlq-url": messaging.schedule_dlq.url,
             "relay-dlq-url": messaging.relay_dlq.url,
             "ops-topic-arn": observability.ops_topic.arn,
+            "alarm-names": [spec.name for spec in specs],
             "kms-key-arn": key.arn,
             **people,
             "dashboard-url": (
@@ -242,6 +246,8 @@ class TapStack(TerraformStack):
         messaging: Messaging,
         redrivable_function_arns: list[str],
         key_arn: str,
+        alarm_arns: list[str],
+        api_key_id: str,
     ) -> dict[str, str]:
         """Managed policies for the configured people's roles; their ARNs as outputs."""
         suffix, outputs = config.environment_suffix, {}
@@ -269,6 +275,8 @@ class TapStack(TerraformStack):
                     [storage.referral_table.arn, storage.idempotency_table.arn],
                     redrivable_function_arns,
                     key_arn,
+                    alarm_arns=alarm_arns,
+                    api_key_id=api_key_id,
                 ),
                 role_arns=config.operator_role_arns,
             )

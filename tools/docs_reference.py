@@ -83,6 +83,7 @@ OUTPUTS = {
     "idempotency-table-name": "the payout run records' table",
     "kms-key-arn": "the key that encrypts every store of data",
     "ops-topic-arn": "the topic every alarm notifies; subscribe e-mail, chat or paging here",
+    "alarm-names": "the names of the stack's alarms (`referrals status` asks CloudWatch for these)",
     "payout-lambda-name": "the monthly payout function; invoke it for a manual payout",
     "referral-table-name": "the referrals table (profiles and referral items)",
     "relay-dlq-url": "relay DLQ: positions of stream batches the relay gave up on",
@@ -252,7 +253,9 @@ def _target(document: Document, reference: str) -> Resource:
     return document["resource"][match["type"]][match["key"]]
 
 
-def _output_value(document: Document, value: str) -> str:
+def _output_value(document: Document, value: str | list[str]) -> str:
+    if isinstance(value, list):  # a list of names known at synth time
+        return ", ".join(f"`{item}`" for item in value)
     match = REFERENCE.fullmatch(value)
     if match is None:
         return _resolve(document, value)

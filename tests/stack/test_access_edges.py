@@ -362,6 +362,8 @@ def people_edges(s: Stack, suffix: str, *, report: str, key: str, bucket_context
     payout_fn = s.ref("aws_lambda_function", "arn", function_name=f"payout-processing-{suffix}")
     relay_fn = s.ref("aws_lambda_function", "arn", function_name=f"event-relay-{suffix}")
     bucket = s.ref("aws_s3_bucket", "arn")
+    alarm = alarm_arn(next(iter(s.synth.resources("aws_cloudwatch_metric_alarm").values()))["alarm_name"])
+    api_key = f"arn:{PARTITION}:apigateway:{REGION}::/apikeys/{s.ref('aws_api_gateway_api_key', 'id')}"
 
     def call(principal: str, action: str, resource: str, **context: str) -> Request:
         return Request(("AWS", principal), action, resource, {**TLS, **context})
@@ -435,6 +437,28 @@ def people_edges(s: Stack, suffix: str, *, report: str, key: str, bucket_context
             s.managed(operators, operator),
             s.key(),
             resource_must_allow=True,
+        )
+        # `referrals status` and `referrals referrer`: neither has a resource policy.
+        rows[f"operator {name} -> see one of the stack's alarms"] = Edge(
+            call(operator, "cloudwatch:DescribeAlarms", alarm), s.managed(operators, operator), None
+        )
+        rows[f"operator {name} -> see another stack's alarm"] = Edge(
+            call(operator, "cloudwatch:DescribeAlarms", alarm_arn("payroll-errors")),
+            s.managed(operators, operator),
+            None,
+            denied=True,
+        )
+        rows[f"operator {name} -> read the API's key"] = Edge(
+            call(operator, "apigateway:GET", api_key), s.managed(operators, operator), None
+        )
+        rows[f"operator {name} -> read another API key"] = Edge(
+            call(operator, "apigateway:GET", f"arn:{PARTITION}:apigateway:{REGION}::/apikeys/other"),
+            s.managed(operators, operator),
+            None,
+            denied=True,
+        )
+        rows[f"operator {name} -> change the API's key"] = Edge(
+            call(operator, "apigateway:PATCH", api_key), s.managed(operators, operator), None, denied=True
         )
         rows[f"operator {name} -> write the referral table"] = Edge(
             call(operator, "dynamodb:PutItem", table),

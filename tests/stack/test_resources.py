@@ -224,6 +224,7 @@ def test_outputs_keep_the_original_names(synth: Synth) -> None:
         "relay-dlq-url",
         "event-relay-lambda-name",
         "ops-topic-arn",
+        "alarm-names",
         "kms-key-arn",
     }
     assert set(synth.json["output"]) - added == {

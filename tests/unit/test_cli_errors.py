@@ -47,7 +47,8 @@ def client_error(code: str, message: str, operation: str = "GetItem") -> ClientE
 def outputs_file(tmp_path: Path) -> Path:
     path = tmp_path / "outputs.json"
     names = ("ops-topic-arn", "sns-topic", "idempotency-table-name", "dlq-url", "schedule-dlq-url", "relay-dlq-url")
-    path.write_text(json.dumps({name: {"value": TOPIC if "topic" in name else f"x-{name}"} for name in names}))
+    values = {name: {"value": TOPIC if "topic" in name else f"x-{name}"} for name in names}
+    path.write_text(json.dumps(values | {"alarm-names": {"value": ["x-errors"]}}))
     return path
 
 
