@@ -81,7 +81,8 @@ def alarms_in_alarm(cloudwatch: Any, names: list[str]) -> list[Alarm]:
     for start in range(0, len(names), DESCRIBE_ALARMS_NAMES):
         chunk = names[start : start + DESCRIBE_ALARMS_NAMES]
         for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=chunk, StateValue="ALARM"):
-            for alarm in page.get("MetricAlarms", []):
+            # Checked here too: moto ignores StateValue when AlarmNames is given.
+            for alarm in (a for a in page.get("MetricAlarms", []) if a.get("StateValue") == "ALARM"):
                 alarms.append(
                     Alarm(alarm["AlarmName"], alarm.get("StateReason", ""), alarm.get("StateUpdatedTimestamp"))
                 )

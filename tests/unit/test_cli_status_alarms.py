@@ -21,8 +21,15 @@ class FakeCloudWatch:
 
     def paginate(self, **request: Any) -> list[dict]:
         self.requests.append(request)
-        names = [n for n in request["AlarmNames"] if n in self.in_alarm]
-        return [{"MetricAlarms": [{"AlarmName": n, "StateReason": "threshold crossed"} for n in names]}]
+        # Every named alarm, whatever StateValue asks (as moto answers): the CLI checks the state.
+        return [
+            {
+                "MetricAlarms": [
+                    {"AlarmName": n, "StateValue": "ALARM" if n in self.in_alarm else "OK", "StateReason": "why"}
+                    for n in request["AlarmNames"]
+                ]
+            }
+        ]
 
 
 def test_the_stacks_alarms_are_asked_for_by_name_a_hundred_at_a_time() -> None:
