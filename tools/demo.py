@@ -35,10 +35,9 @@ if __package__ in (None, ""):
 
 from referrals_cli.app import run as run_cli
 from referrals_cli.deployed_code import ApiAnswer, DeployedCode, FunctionAnswer
-from tools.local_lambda import LocalApi, deployed_function, deployed_routes, running_function
+from tools.local_lambda import LocalApi, deployed_function, deployed_routes, emulator_settings, running_function
 from tools.local_notifications import Notification
 from tools.local_stack import (
-    FAKE_ACCESS_KEY,
     LocalDeployment,
     StepFailed,
     deploy,
@@ -330,18 +329,6 @@ def _operate(deployment: LocalDeployment, month: str, log: TextIO, progress: Pro
             status = run_cli(["--stack-dir", str(deployment.terraform.stack_dir), *command], code)
             if status != 0:
                 raise StepFailed(f"referrals {' '.join(command)} exited with status {status}")
-
-
-def emulator_settings(endpoint: str) -> dict[str, str]:
-    """The AWS settings a client of the emulator needs: its endpoint and fake keys, no AWS
-    configuration of this machine."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": FAKE_ACCESS_KEY,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
 
 
 @contextmanager

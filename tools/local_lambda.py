@@ -109,8 +109,14 @@ def function_environment(function: DeployedFunction, endpoint: str) -> dict[str,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "PATH": os.environ.get("PATH", os.defpath),
-        # The emulator in place of AWS: botocore sends every client there, signed with fake keys;
-        # no AWS config or credentials file of this machine takes part.
+        **emulator_settings(endpoint),
+    }
+
+
+def emulator_settings(endpoint: str) -> dict[str, str]:
+    """The emulator in place of AWS: botocore sends every client there, signed with fake keys; no
+    AWS config or credentials file of this machine takes part."""
+    return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": FAKE_ACCESS_KEY,

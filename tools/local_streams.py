@@ -4,14 +4,19 @@ The emulator runs no event source mapping (tools/emulator_gaps.py), so the demo,
 tests/lambdas read the records themselves with dynamodbstreams (describe_stream,
 get_shard_iterator, get_records until a shard has no more) and hand them to the relay's handler
 as Lambda would: `{"Records": [...]}` with each record as Lambda's JSON event carries it.
-tools/relay_redrive.py builds its events against AWS with the same record shape.
+`referrals events redrive` (referrals_cli/redrive.py, where the record shape lives) builds its
+events against AWS with the same functions.
 """
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.config import Config
+
+# The record shape and the shard reading are the operator CLI's (its redrive reads streams on AWS).
+from referrals_cli.redrive import as_lambda_delivers, sequence_number, shard_records, stream_event
+
+__all__ = ["as_lambda_delivers", "sequence_number", "shard_records", "stream_event"]
 
 # botocore 1.44 sends dynamodbstreams calls to <account>.streams-ddb.<region>.amazonaws.com,
 # which moto's in-process mock does not serve; the regional endpoint is the same API. A client
@@ -47,50 +52,6 @@ class StreamReader:
                 records.append(record)
                 self._last_read[shard_id] = record["dynamodb"]["SequenceNumber"]
         return records
-
-
-def shard_records(
-    streams: Any, stream_arn: str, shard_id: str, position: dict[str, str], empty_pages: int = 0
-) -> Iterator[dict]:
-    """The records of one shard from `position` (get_shard_iterator's ShardIteratorType and
-    SequenceNumber) on, in Lambda's event shape; stops after `empty_pages` + 1 empty pages in a
-    row, or where a closed shard ends."""
-    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **position)["ShardIterator"]
-    empty = 0
-    while iterator:
-        page = streams.get_records(ShardIterator=iterator)
-        empty = 0 if page["Records"] else empty + 1
-        if empty > empty_pages:
-            return
-        yield from (as_lambda_delivers(record, stream_arn) for record in page["Records"])
-        iterator = page.get("NextShardIterator")
-
-
-def as_lambda_delivers(record: dict, stream_arn: str) -> dict:
-    """A get_records record as Lambda's event carries it (it adds eventSourceARN)."""
-    stream = dict(record["dynamodb"])
-    # boto3 parses the creation time; Lambda's JSON event carries epoch seconds.
-    created = stream.get("ApproximateCreationDateTime")
-    if created is not None and not isinstance(created, int | float):
-        stream["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {
-        "eventID": record["eventID"],
-        "eventName": record["eventName"],
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": record.get("awsRegion", stream_arn.split(":")[3]),
-        "dynamodb": stream,
-        "eventSourceARN": stream_arn,
-    }
-
-
-def sequence_number(record: dict) -> int:
-    return int(record["dynamodb"]["SequenceNumber"])
-
-
-def stream_event(records: list[dict]) -> dict:
-    """One invocation's event: {"Records": [...]}, as the event source mapping sends it."""
-    return {"Records": records}
 
 
 def batches(records: list[dict], size: int = BATCH_SIZE) -> list[list[dict]]:

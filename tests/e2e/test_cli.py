@@ -23,7 +23,8 @@ from referrals_cli.app import app
 from referrals_cli.deployed_code import ApiAnswer, DeployedCode, FunctionAnswer
 from referrals_cli.months import months_before
 from referrals_cli.redrive import shard_records
-from tools.demo import emulator_settings, local_deployed_code
+from tools.demo import local_deployed_code
+from tools.local_lambda import emulator_settings
 from tools.local_stack import LOCAL_SUFFIX, LocalDeployment
 from tools.referral_flow import REFERRALS, FlowResult, friend_of
 
