@@ -56,6 +56,11 @@ def add(augend: Decimal, addend: Decimal) -> Decimal:
     return EXACT.add(augend, addend)
 
 
+def subtract(minuend: Decimal, subtrahend: Decimal) -> Decimal:
+    """The exact difference; raises (decimal.Inexact/Rounded) rather than round."""
+    return EXACT.subtract(minuend, subtrahend)
+
+
 def total(amounts: Iterable[Decimal]) -> Decimal:
     """The exact sum of the amounts; raises (decimal.Inexact/Rounded) rather than round."""
     result = Decimal(0)

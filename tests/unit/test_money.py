@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from referrals.money import EXACT, MAX_AMOUNT, add, cents, parse_amount, total, two_places
+from referrals.money import EXACT, MAX_AMOUNT, add, cents, parse_amount, subtract, total, two_places
 from referrals.payout_totals import PayoutTotals, payable_amount
 
 # 28 digits: what Decimal's default context keeps, so a sum this long used to be rounded.
@@ -55,7 +55,14 @@ def test_a_sum_that_would_need_more_than_38_digits_raises_instead_of_rounding() 
     with pytest.raises((Inexact, Rounded)):
         add(Decimal("9" * 37 + ".99"), Decimal("0.01"))  # 39 digits
     with pytest.raises((Inexact, Rounded)):
+        subtract(Decimal("1" + "0" * 36 + ".00"), Decimal("0.001"))  # 40 digits
+    with pytest.raises((Inexact, Rounded)):
         total([Decimal("1E+40"), Decimal("0.01")])
+
+
+def test_differences_are_exact_and_keep_the_cents() -> None:
+    assert str(subtract(Decimal("10.00"), Decimal("2.50"))) == "7.50"
+    assert str(subtract(Decimal("9" * 35 + ".99"), Decimal("0.01"))) == "9" * 35 + ".98"  # 37 digits
 
 
 def test_the_bound_keeps_sums_of_any_possible_number_of_rewards_within_38_digits() -> None:
