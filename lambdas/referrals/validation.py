@@ -1,5 +1,6 @@
 """Signup input at the edge: the raw API Gateway body or path parameter in, a typed request or a
-ValidationError naming the field out. Nothing here touches AWS, so bad input costs no call."""
+ValidationError naming the field out. Nothing here touches AWS, so bad input costs no call.
+The admin requests (admin_requests.py) share its body and id rules."""
 
 import base64
 import binascii
@@ -34,7 +35,7 @@ class SignupRequest:
 
 
 def parse_signup(body: str | None, is_base64_encoded: bool = False) -> SignupRequest:
-    fields = _json_object(_body_bytes(body, is_base64_encoded))
+    fields = json_object(body_bytes(body, is_base64_encoded))
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
         # A misspelt "referralCode" must not silently turn a referral into an enrolment.
@@ -61,7 +62,8 @@ def parse_id(field: str, value: object) -> str:
     return value
 
 
-def _body_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
+def body_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
+    """The request body's bytes: required, base64-decoded if marked so, at most MAX_BODY_BYTES."""
     if body is None or body == "":
         raise ValidationError("request body is required (a JSON object)")
     if is_base64_encoded:
@@ -76,7 +78,8 @@ def _body_bytes(body: str | None, is_base64_encoded: bool) -> bytes:
     return raw
 
 
-def _json_object(raw: bytes) -> dict:
+def json_object(raw: bytes) -> dict:
+    """The body as a JSON object (standard JSON: no NaN or Infinity)."""
     try:
         # NaN and Infinity are not JSON; read as numbers they would reach the field checks.
         value = json.loads(raw.decode("utf-8"), parse_constant=refuse_constant)
