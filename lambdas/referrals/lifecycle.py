@@ -35,8 +35,9 @@ class AdminAction(StrEnum):
 # ones always are; a flagged or reversed one may be either.
 _QUALIFIED_ALWAYS = frozenset({RewardState.PAYABLE, RewardState.PAID, RewardState.CLAWED_BACK})
 _QUALIFIED_NEVER = frozenset({RewardState.WAITING})
-# Done with: no admin action moves them, only a repeat of the reversal is "already so".
-_FINISHED = frozenset({RewardState.PAID, RewardState.REVERSED, RewardState.CLAWED_BACK})
+# Qualify and approve refuse these (409): what they would decide no longer matters. Only reverse
+# acts on them (a paid reward is clawed back).
+_PAID_OR_REVERSED = frozenset({RewardState.PAID, RewardState.REVERSED, RewardState.CLAWED_BACK})
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def decide(reward: Reward, action: AdminAction) -> Decision:
 
 
 def _qualify(reward: Reward) -> Decision:
-    if reward.state in _FINISHED:
+    if reward.state in _PAID_OR_REVERSED:
         return Refused(AdminAction.QUALIFY, reward)
     if reward.qualified:
         return AlreadySo(reward)
@@ -126,7 +127,7 @@ def _qualify(reward: Reward) -> Decision:
 
 
 def _approve(reward: Reward) -> Decision:
-    if reward.state in _FINISHED:
+    if reward.state in _PAID_OR_REVERSED:
         return Refused(AdminAction.APPROVE, reward)
     if reward.state is not RewardState.FLAGGED:
         return AlreadySo(reward)  # nothing to clear: waiting or payable, as it would be after approval
