@@ -14,8 +14,20 @@ PROFILE_TIMESTAMP = 0
 REFERRER_ID = "referrer_id"
 REWARD_AMOUNT = "reward_amount"
 STATUS = "status"
-STATUS_PENDING = "pending"
+STATUS_PENDING = "pending"  # items from before the lifecycle: read as payable, qualified at signup
 STATUS_PAID = "paid"
+# The reward lifecycle (referrals/lifecycle.py, docs/lifecycle-design.md#storage). A reward that
+# is paid and then reversed stays STATUS_PAID and gains CLAWED_BACK_AT: paid items are never edited back.
+STATUS_WAITING = "waiting"
+STATUS_FLAGGED = "flagged"
+STATUS_PAYABLE = "payable"
+STATUS_REVERSED = "reversed"
+QUALIFIED_AT, QUALIFIED_BY = "qualified_at", "qualified_by"  # epoch ms; the admin caller's ARN
+APPROVED_AT, APPROVED_BY = "approved_at", "approved_by"
+REVERSED_AT, REVERSED_BY, REVERSAL_REASON = "reversed_at", "reversed_by", "reversal_reason"
+CLAWED_BACK_AT = "clawed_back_at"
+PAYABLE_AT = "payable_at"  # epoch ms: the first payout whose cutoff is later pays the reward
+REVIEW_SIGNALS = "review_signals"  # string set: why the signup was flagged
 
 # Profile item attributes.
 REFERRAL_COUNT = "referral_count"
@@ -37,7 +49,34 @@ PENDING_KEY_VALUE = "pending"
 PAYOUT_INDEX = "payout-index"
 PAYOUT_ID = "payout_id"
 
-# Both GSIs project just what a payout needs besides the table keys.
+# Sparse GSI over payable rewards: PAYABLE_KEY exists only while a reward is payable; range key
+# PAYABLE_AT, so "payable before the cutoff" is one key condition (the hold is baked into it).
+PAYABLE_REWARDS_INDEX = "payable-rewards-index"
+PAYABLE_KEY = "payable_reward"
+PAYABLE_KEY_VALUE = STATUS_PAYABLE
+
+# Sparse GSI over flagged rewards (the review queue), oldest first by REFERRAL_TIMESTAMP.
+REVIEW_QUEUE_INDEX = "review-queue-index"
+FLAGGED_KEY = "flagged_reward"
+FLAGGED_KEY_VALUE = STATUS_FLAGGED
+
+# The clawback ledger: a clawback at (`<referee>#clawback`, the reward's REFERRAL_TIMESTAMP), a
+# carry at (`<referrer>#carry`, the payout's cutoff). No user id contains '#', so neither is
+# anyone's profile. Both have REFERRER_ID, REWARD_AMOUNT (owed, positive) and a STATUS.
+CLAWBACK_SUFFIX = "#clawback"
+CARRY_SUFFIX = "#carry"
+CLAWBACK_OPEN = "open"
+CLAWBACK_SETTLED = "settled"
+CLAWBACK_AT = "clawback_at"  # epoch ms: when it was recorded (a carry: the payout's cutoff)
+SETTLED_AT = "settled_at"
+
+# Sparse GSI over open clawbacks and carries: OPEN_CLAWBACK_KEY exists only while open; range key
+# CLAWBACK_AT, so "open and recorded before the cutoff" is one key condition.
+OPEN_CLAWBACKS_INDEX = "open-clawbacks-index"
+OPEN_CLAWBACK_KEY = "open_clawback"
+OPEN_CLAWBACK_KEY_VALUE = CLAWBACK_OPEN
+
+# The payout GSIs project just what a payout needs besides the table keys.
 PAYOUT_PROJECTION = (REFERRER_ID, REWARD_AMOUNT)
 
 # Idempotency table.
