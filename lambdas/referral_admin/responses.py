@@ -10,6 +10,7 @@ from typing import Any, assert_never
 from referrals import exact_json
 from referrals.admin_actions import AdminOutcome, AlreadySo, BadRequest, Busy, Moved, NotFound, Refused, StoredReward
 from referrals.money import cents
+from referrals.review_queue import QueuePage
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -45,6 +46,25 @@ def reward_body(reward: StoredReward) -> dict:
         body["payableAt"] = _iso(reward.payable_at)
     if reward.reversal_reason is not None:
         body["reason"] = reward.reversal_reason
+    return body
+
+
+def queue_page_body(page: QueuePage) -> dict:
+    body: dict = {
+        "items": [
+            {
+                "userId": reward.user_id,
+                "referrerId": reward.referrer_id,
+                "rewardAmount": cents(reward.reward_amount),
+                "signals": list(reward.signals),
+                "signupDate": reward.signup_date,
+                "qualified": reward.qualified,
+            }
+            for reward in page.rewards
+        ]
+    }
+    if page.next_token is not None:
+        body["nextToken"] = page.next_token
     return body
 
 

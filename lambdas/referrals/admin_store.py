@@ -1,12 +1,13 @@
 """The admin function's storage: a referral's reward in the referral table (DynamoDB).
 
 The only module of the admin path that makes AWS calls. A read is one consistent Query of the
-referee's referral item; a write is one conditional UpdateItem (or, to claw back a paid reward,
-one transaction with the clawback item) whose condition is that the reward is still where it was
-read. ReturnValues=ALL_NEW hands back the reward as written and
-ReturnValuesOnConditionCheckFailure=ALL_OLD the reward as it is when the condition fails, so
-neither answer costs another read: two calls per action, one for a repeat or a refusal.
-docs/lifecycle-design.md#admin-actions-read-decide-write-on-condition has the table of writes.
+referee's referral item (or one Query of a review-queue page); a write is one conditional
+UpdateItem (or, to claw back a paid reward, one transaction with the clawback item) whose
+condition is that the reward is still where it was read. ReturnValues=ALL_NEW hands back the
+reward as written and ReturnValuesOnConditionCheckFailure=ALL_OLD the reward as it is when the
+condition fails, so neither answer costs another read: two calls per action, one for a repeat or
+a refusal. docs/lifecycle-design.md#admin-actions-read-decide-write-on-condition has the table of
+writes.
 """
 
 import random
@@ -23,6 +24,7 @@ from referrals import exact_json
 from referrals.admin_actions import Change, Stale, StoreBusy, StoredReward, Written
 from referrals.aws_clients import client
 from referrals.lifecycle import AdminAction, Reward, RewardState
+from referrals.review_queue import QueuedReward, QueuePosition
 
 ALL_OLD, ALL_NEW = "ALL_OLD", "ALL_NEW"
 # DynamoDB refuses a write to an item that a transaction (the payout's claim) is committing, and
@@ -70,6 +72,25 @@ class DynamoAdminStore:
         if len(items) > 1:
             raise LookupError(f"user {user_id} has {len(items)} referral items; a signup writes one")
         return _stored_reward(items[0]) if items else None
+
+    def review_queue_page(
+        self, page_size: int, start: QueuePosition | None
+    ) -> tuple[tuple[QueuedReward, ...], QueuePosition | None]:
+        flagged = {c.FLAGGED_KEY: {"S": c.FLAGGED_KEY_VALUE}}
+        request: dict = {
+            "TableName": self.table_name,
+            "IndexName": c.REVIEW_QUEUE_INDEX,  # ranged by referral_timestamp: oldest first
+            "KeyConditionExpression": "#flagged = :flagged",
+            "ExpressionAttributeNames": {"#flagged": c.FLAGGED_KEY},
+            "ExpressionAttributeValues": {":flagged": flagged[c.FLAGGED_KEY]},
+            "Limit": page_size,
+        }
+        if start is not None:
+            request["ExclusiveStartKey"] = _key(start.user_id, start.timestamp_ms) | flagged
+        response = client("dynamodb").query(**request)
+        last = response.get("LastEvaluatedKey")
+        position = None if last is None else QueuePosition(last[c.USER_ID]["S"], int(last[c.REFERRAL_TIMESTAMP]["N"]))
+        return tuple(_queued_reward(item) for item in response["Items"]), position
 
     def write(self, change: Change) -> Written | Stale | StoreBusy:
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
@@ -231,6 +252,17 @@ def _stored_reward(item: dict) -> StoredReward:
         qualified_at=qualified_at,
         payable_at=_integer(item, c.PAYABLE_AT),
         reversal_reason=item[c.REVERSAL_REASON]["S"] if c.REVERSAL_REASON in item else None,
+    )
+
+
+def _queued_reward(item: dict) -> QueuedReward:
+    return QueuedReward(
+        user_id=item[c.USER_ID]["S"],
+        referrer_id=item[c.REFERRER_ID]["S"],
+        reward_amount=Decimal(item[c.REWARD_AMOUNT]["N"]),
+        signals=tuple(sorted(item.get(c.REVIEW_SIGNALS, {}).get("SS", []))),
+        signup_date=item[c.SIGNUP_DATE]["S"],
+        qualified=c.QUALIFIED_AT in item,
     )
 
 

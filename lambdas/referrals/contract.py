@@ -94,6 +94,9 @@ EMAIL = "email"
 SIGNUP_DATE = "signup_date"  # ISO-8601 UTC
 REFERRAL_NUMBER = "referral_number"  # the referrer's referral_count after this referral
 
+# What review-queue-index projects besides the keys: what a page of the queue shows of a reward.
+REVIEW_QUEUE_PROJECTION = (REFERRER_ID, REWARD_AMOUNT, REVIEW_SIGNALS, SIGNUP_DATE, QUALIFIED_AT)
+
 # Profile attributes of a user who signed up with a code: who referred them and the
 # REFERRAL_TIMESTAMP of their referral item, so an identical retry finds it with one GetItem.
 REFERRED_BY = "referred_by"

@@ -121,3 +121,19 @@ def claim(aws: FakeAws, user_id: str, timestamp: int, referrer_id: str = "alice"
 
 def table(aws: FakeAws) -> Any:
     return boto3.resource("dynamodb", region_name=aws.region).Table(aws.referral_table)
+
+
+def queue_event(query: dict[str, list[str]] | None, caller: str | None = CALLER) -> dict:
+    identity = {} if caller is None else {"userArn": caller}
+    return {
+        "resource": "/referrals",
+        "path": "/referrals",
+        "httpMethod": "GET",
+        "headers": {},
+        "pathParameters": None,
+        "queryStringParameters": None if query is None else {name: values[-1] for name, values in query.items()},
+        "multiValueQueryStringParameters": query,
+        "requestContext": {"requestId": "api-request-2", "stage": "test", "identity": identity},
+        "body": None,
+        "isBase64Encoded": False,
+    }

@@ -46,6 +46,7 @@ def _create_referral_table(dynamodb, name: str) -> None:
             {"AttributeName": c.REFERRER_ID, "AttributeType": "S"},
             {"AttributeName": c.PENDING_KEY, "AttributeType": "S"},
             {"AttributeName": c.PAYOUT_ID, "AttributeType": "S"},
+            {"AttributeName": c.FLAGGED_KEY, "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
@@ -68,6 +69,14 @@ def _create_referral_table(dynamodb, name: str) -> None:
                     {"AttributeName": c.REFERRAL_TIMESTAMP, "KeyType": "RANGE"},
                 ],
                 "Projection": projection,
+            },
+            {
+                "IndexName": c.REVIEW_QUEUE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": c.FLAGGED_KEY, "KeyType": "HASH"},
+                    {"AttributeName": c.REFERRAL_TIMESTAMP, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(c.REVIEW_QUEUE_PROJECTION)},
             },
         ],
     )
