@@ -13,6 +13,7 @@ from referrals.money import cents
 from referrals.review_queue import QueuePage
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+BUSY = "the reward is busy (a payout or another admin call is changing it); retry shortly"
 
 Response = dict[str, Any]
 
@@ -28,9 +29,7 @@ def response_for(outcome: AdminOutcome) -> Response:
         case BadRequest(message):
             return response(400, {"error": message})
         case Busy():
-            return response(
-                503, {"error": "the reward is busy (a payout may be claiming it); retry shortly"}, {"Retry-After": "1"}
-            )
+            return response(503, {"error": BUSY}, {"Retry-After": "1"})
     assert_never(outcome)
 
 

@@ -19,8 +19,9 @@ from referrals.admin_requests import AdminRequest
 from referrals.lifecycle import AdminAction, Reward, RewardState
 from referrals.lifecycle_settings import LifecycleSettings
 
-# Decide-and-write rounds per call. Nothing goes back, so a reward moves at most three times
-# (qualified, approved, reversed): more refused writes than that is a store misbehaving.
+# Decide-and-write rounds per call. A refused write means something else moved the reward
+# meanwhile, and nothing goes back (qualified, approved, paid, reversed: each once), so a race
+# settles within a few rounds; past them the caller gets a 503 and retries.
 MAX_ROUNDS = 3
 
 

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from referral_admin import handler as admin
+from referral_admin.responses import BUSY
 from referrals import contract as c
 from referrals.admin_actions import Change, Stale, StoreBusy, Written
 from referrals.admin_store import CONFLICT_ATTEMPTS, DynamoAdminStore
@@ -142,6 +143,6 @@ def test_a_conflict_that_outlasts_the_attempts_is_a_503_with_nothing_written(
     pauses: list[float] = []
     conflicting_store(monkeypatch, CONFLICT_ATTEMPTS, pauses)
     status, body = act("bob", "qualify")
-    assert (status, body["error"]) == (503, "the reward is busy (a payout may be claiming it); retry shortly")
+    assert (status, body["error"]) == (503, BUSY)
     assert len(pauses) == CONFLICT_ATTEMPTS - 1
     assert all_items(aws) == before
