@@ -47,6 +47,10 @@ def _create_referral_table(dynamodb, name: str) -> None:
             {"AttributeName": c.PENDING_KEY, "AttributeType": "S"},
             {"AttributeName": c.PAYOUT_ID, "AttributeType": "S"},
             {"AttributeName": c.FLAGGED_KEY, "AttributeType": "S"},
+            {"AttributeName": c.PAYABLE_KEY, "AttributeType": "S"},
+            {"AttributeName": c.PAYABLE_AT, "AttributeType": "N"},
+            {"AttributeName": c.OPEN_CLAWBACK_KEY, "AttributeType": "S"},
+            {"AttributeName": c.CLAWBACK_AT, "AttributeType": "N"},
         ],
         GlobalSecondaryIndexes=[
             {
@@ -77,6 +81,22 @@ def _create_referral_table(dynamodb, name: str) -> None:
                     {"AttributeName": c.REFERRAL_TIMESTAMP, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(c.REVIEW_QUEUE_PROJECTION)},
+            },
+            {
+                "IndexName": c.PAYABLE_REWARDS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": c.PAYABLE_KEY, "KeyType": "HASH"},
+                    {"AttributeName": c.PAYABLE_AT, "KeyType": "RANGE"},
+                ],
+                "Projection": projection,
+            },
+            {
+                "IndexName": c.OPEN_CLAWBACKS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": c.OPEN_CLAWBACK_KEY, "KeyType": "HASH"},
+                    {"AttributeName": c.CLAWBACK_AT, "KeyType": "RANGE"},
+                ],
+                "Projection": projection,
             },
         ],
     )
