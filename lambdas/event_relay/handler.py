@@ -2,14 +2,16 @@
 
 Fed by event source mappings on the referral table's and the idempotency table's streams. Thin on
 purpose: each stream record becomes a plain change (exact decimals), referrals.outbox_events
-decides which message it is (most changes are none), referrals.event_publisher publishes it.
+decides which messages it is (most changes are none; a flagged signup is two),
+referrals.event_publisher publishes them in order.
 
-Delivery is at least once. A record whose publish fails is listed in `batchItemFailures` (its
+Delivery is at least once. A record with a publish that fails is listed in `batchItemFailures` (its
 sequence number), so Lambda retries from it; the records before it in the batch are done. A
 record that keeps failing goes to the mapping's on-failure destination once the retries or the
 record age run out. If every record of a batch fails, the handler raises instead (Powertools'
 default), so the function's errors show it. A retried record, or one retried after it, is
-published again with the same `eventId`, which consumers use to drop repeats.
+published again with the same `eventId`, which consumers use to drop repeats: so is the first
+message of a record whose second publish failed.
 
 Environment: SNS_TOPIC_ARN, REGION, POWERTOOLS_*. No table names: a change's keys say its table.
 """
@@ -61,24 +63,24 @@ def handler(event: dict, context: Any) -> dict:
 def _relay(record: DynamoDBRecord) -> None:
     sequence_number = record.dynamodb.sequence_number if record.dynamodb else None
     try:
-        message = message_for(change_of(record.raw_event))
-        if message is None:
-            return
-        message_id = event_publisher.publish(os.environ["SNS_TOPIC_ARN"], message)
+        # In order: a flagged signup is referral.rewarded, then reward.flagged. If a later publish
+        # fails, the whole record is retried and the earlier messages go out again with their ids.
+        for message in message_for(change_of(record.raw_event)):
+            message_id = event_publisher.publish(os.environ["SNS_TOPIC_ARN"], message)
+            metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=1)
+            logger.info(
+                "event published",
+                extra={
+                    "event_type": message.event_type,
+                    "event_id": message.event_id,
+                    "message_id": message_id,
+                    "sequence_number": sequence_number,
+                },
+            )
     except Exception:
         metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=1)
         logger.exception("could not relay a change; Lambda retries it", extra={"sequence_number": sequence_number})
         raise
-    metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=1)
-    logger.info(
-        "event published",
-        extra={
-            "event_type": message.event_type,
-            "event_id": message.event_id,
-            "message_id": message_id,
-            "sequence_number": sequence_number,
-        },
-    )
 
 
 def change_of(record: dict) -> Change:

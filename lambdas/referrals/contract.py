@@ -114,6 +114,12 @@ SERVED_TICKET = "served_ticket"
 # and the message attribute carrying it.
 EVENT_TYPE_ATTRIBUTE = "event_type"
 REFERRAL_REWARDED = "referral.rewarded"
+# The reward lifecycle's transitions (docs/lifecycle-design.md#events), one message each.
+REWARD_FLAGGED = "reward.flagged"
+REWARD_QUALIFIED = "reward.qualified"
+REWARD_APPROVED = "reward.approved"
+REWARD_REVERSED = "reward.reversed"
+REWARD_CLAWED_BACK = "reward.clawed_back"
 
 # Payout processor
 # Profile attribute (string set) of the payout ids already added to PAID_TOTAL, so a resumed

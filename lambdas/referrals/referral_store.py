@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 from referrals import contract as c
 from referrals import exact_json
 from referrals.aws_clients import client
-from referrals.money import add
+from referrals.referrer_amounts import ReferrerItem
 from referrals.signup import CommitOutcome, CountChanged, NoTicket, Profile, Referral, UserExists
 from referrals.signup_queue import RECENT_TICKETS, SLOT_MS, Anchor, Earlier, QueueState, Ticket
 
@@ -210,30 +210,25 @@ class DynamoReferralStore:
         item = self._get(user_id, timestamp_ms)
         return None if item is None else _referral(item)
 
-    def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
-        pending = paid = Decimal(0)
+    def referrer_items(self, referrer_id: str) -> list[ReferrerItem]:
         pages = (
             client("dynamodb")
             .get_paginator("query")
             .paginate(
                 TableName=self.table_name,
-                IndexName=c.REFERRER_INDEX,
+                IndexName=c.REFERRER_INDEX,  # projects every attribute: payable_at and the ledger come too
                 KeyConditionExpression=f"{c.REFERRER_ID} = :referrer",
-                ProjectionExpression="#status, #amount",
-                ExpressionAttributeNames={"#status": c.STATUS, "#amount": c.REWARD_AMOUNT},
+                ProjectionExpression="#user, #status, #amount, #payable_at",
+                ExpressionAttributeNames={
+                    "#user": c.USER_ID,
+                    "#status": c.STATUS,
+                    "#amount": c.REWARD_AMOUNT,
+                    "#payable_at": c.PAYABLE_AT,
+                },
                 ExpressionAttributeValues={":referrer": {"S": referrer_id}},
             )
         )
-        for page in pages:
-            for item in page["Items"]:
-                status = item.get(c.STATUS, {}).get("S")
-                amount = Decimal(item[c.REWARD_AMOUNT]["N"]) if c.REWARD_AMOUNT in item else Decimal(0)
-                # Exact or raising (money.EXACT): a referrer's sum of bounded amounts never rounds.
-                if status == c.STATUS_PENDING:
-                    pending = add(pending, amount)
-                elif status == c.STATUS_PAID:
-                    paid = add(paid, amount)
-        return pending, paid
+        return [_referrer_item(item) for page in pages for item in page["Items"]]
 
     def _get(self, user_id: str, timestamp_ms: int) -> dict | None:
         # Consistent: an identical retry must see the commit that its first delivery just made,
@@ -414,4 +409,13 @@ def _referral(item: dict) -> Referral:
         signup_date=item[c.SIGNUP_DATE]["S"],
         reward_amount=Decimal(item[c.REWARD_AMOUNT]["N"]),
         referral_number=int(item[c.REFERRAL_NUMBER]["N"]),
+    )
+
+
+def _referrer_item(item: dict) -> ReferrerItem:
+    return ReferrerItem(
+        user_id=item[c.USER_ID]["S"],
+        status=item[c.STATUS]["S"] if c.STATUS in item else None,
+        reward_amount=Decimal(item[c.REWARD_AMOUNT]["N"]) if c.REWARD_AMOUNT in item else Decimal(0),
+        payable_at=_integer(item, c.PAYABLE_AT),
     )

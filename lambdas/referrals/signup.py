@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Protocol
 
 from referrals.money import cents
+from referrals.referrer_amounts import ReferrerAmounts, ReferrerItem, referrer_amounts
 from referrals.signup_queue import (
     MAX_QUEUE_WAIT_MS,
     TICKET_MS,
@@ -120,8 +121,8 @@ class ReferralStore(Protocol):
 
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None: ...
 
-    def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
-        """(pending, paid) sums of the referrer's referral items."""
+    def referrer_items(self, referrer_id: str) -> list[ReferrerItem]:
+        """The referrer's referral items, clawbacks and carries (referrer-index)."""
         ...
 
 
@@ -177,8 +178,7 @@ class ReferrerStats:
     referral_code: str
     referral_count: int
     total_rewards: Decimal
-    pending_amount: Decimal
-    paid_amount: Decimal
+    amounts: ReferrerAmounts  # what became of the rewards, by state
 
 
 def _utc_now() -> datetime:
@@ -303,7 +303,7 @@ class Signups:
         profile = self.store.get_profile(code)
         if profile is None:
             return None
-        pending, paid = self.store.referral_totals(code)
+        amounts = referrer_amounts(self.store.referrer_items(code), self._now_ms())
         # Two places, as every amount is written: DynamoDB hands 12.50 back as 12.5.
         total = cents(profile.total_rewards)
-        return ReferrerStats(code, profile.referral_count or 0, total, cents(pending), cents(paid))
+        return ReferrerStats(code, profile.referral_count or 0, total, amounts)

@@ -121,12 +121,18 @@ def _stats(event: dict) -> Response:
     stats = _signups().stats(code)
     if stats is None:
         return _response(404, {"error": f"referrer {code!r} does not exist"})
+    amounts = stats.amounts
     body: dict[str, str | int | Decimal] = {
         "referralCode": stats.referral_code,
         "referralCount": stats.referral_count,
         "totalRewards": stats.total_rewards,
-        "pendingAmount": stats.pending_amount,
-        "paidAmount": stats.paid_amount,
+        "pendingAmount": amounts.pending,  # waiting + flagged + payable
+        "paidAmount": amounts.paid,
+        "waitingAmount": amounts.waiting,
+        "flaggedAmount": amounts.flagged,
+        "payableAmount": amounts.payable,
+        "reversedAmount": amounts.reversed,
+        "openClawbackAmount": amounts.open_clawbacks,
     }
     return _response(200, body)
 

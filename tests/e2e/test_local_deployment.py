@@ -363,6 +363,7 @@ def test_each_referral_and_the_payout_reached_the_topics_subscriber_once(
                 "referrerId": e.body["referralCode"],
                 "rewardAmount": e.answer.body["rewardAmount"],
                 "referralCount": e.answer.body["referralCount"],
+                "status": "payable",
                 "eventId": f"referral.rewarded:{e.body['userId']}",
             }
             for e in referred

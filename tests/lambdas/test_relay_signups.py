@@ -38,11 +38,11 @@ def test_each_referral_is_one_referral_rewarded_message_with_the_exact_body(
 
     assert [m.text for m in messages] == [
         '{"type":"referral.rewarded","userId":"bob","referrerId":"alice","rewardAmount":12.50,"referralCount":1,'
-        '"eventId":"referral.rewarded:bob"}',
+        '"status":"payable","eventId":"referral.rewarded:bob"}',
         '{"type":"referral.rewarded","userId":"carol","referrerId":"alice","rewardAmount":7.05,"referralCount":2,'
-        '"eventId":"referral.rewarded:carol"}',
+        '"status":"payable","eventId":"referral.rewarded:carol"}',
         '{"type":"referral.rewarded","userId":"dave","referrerId":"bob","rewardAmount":12.50,"referralCount":1,'
-        '"eventId":"referral.rewarded:dave"}',
+        '"status":"payable","eventId":"referral.rewarded:dave"}',
     ]
     assert {(m.event_type, m.attribute_type) for m in messages} == {("referral.rewarded", "String")}
     assert relay.responses == [{"batchItemFailures": []}]
@@ -125,6 +125,7 @@ def test_a_reward_function_that_dies_right_after_its_commit_is_still_notified(aw
             "referrerId": "alice",
             "rewardAmount": 10,
             "referralCount": 1,
+            "status": "payable",
             "eventId": "referral.rewarded:bob",
         }
     ]

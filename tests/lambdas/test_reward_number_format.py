@@ -45,5 +45,7 @@ def test_the_stats_answer_in_plain_notation_with_two_places(aws: FakeAws, monkey
 
     assert answer["statusCode"] == 200
     assert answer["body"] == (
-        '{"referralCode":"alice","referralCount":2,"totalRewards":1002.50,"pendingAmount":1002.50,"paidAmount":0.00}'
+        '{"referralCode":"alice","referralCount":2,"totalRewards":1002.50,"pendingAmount":1002.50,"paidAmount":0.00,'
+        '"waitingAmount":0.00,"flaggedAmount":0.00,"payableAmount":1002.50,"reversedAmount":0.00,'
+        '"openClawbackAmount":0.00}'
     )

@@ -114,7 +114,7 @@ def test_notification_is_exact_json_with_an_event_type_attribute(aws: FakeAws, r
     [message] = relay.messages()
     assert message.text == (
         '{"type":"referral.rewarded","userId":"bob","referrerId":"alice","rewardAmount":12.50,"referralCount":1,'
-        '"eventId":"referral.rewarded:bob"}'
+        '"status":"payable","eventId":"referral.rewarded:bob"}'
     )
     assert (message.attribute_type, message.event_type) == ("String", "referral.rewarded")
 

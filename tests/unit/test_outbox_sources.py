@@ -26,4 +26,4 @@ def test_a_profile_created_with_a_referrer_and_an_amount_publishes_nothing() -> 
         c.REWARD_AMOUNT: Decimal(10),
         c.REFERRAL_NUMBER: Decimal(1),
     }
-    assert message_for(Change(INSERT, PROFILE_KEYS, None, profile)) is None
+    assert message_for(Change(INSERT, PROFILE_KEYS, None, profile)) == ()

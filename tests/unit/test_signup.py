@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import pytest
 
+from referrals import contract as c
+from referrals.referrer_amounts import ReferrerItem
 from referrals.signup import (
     MAX_ATTEMPTS,
     AlreadySignedUp,
@@ -162,8 +164,12 @@ class MemoryStore:
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None:
         return self.referrals.get((user_id, timestamp_ms))
 
-    def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
-        return sum((r.reward_amount for r in self.referrals.values()), Decimal(0)), Decimal(0)
+    def referrer_items(self, referrer_id: str) -> list[ReferrerItem]:
+        return [
+            ReferrerItem(r.user_id, c.STATUS_PENDING, r.reward_amount)
+            for r in self.referrals.values()
+            if r.referrer_id == referrer_id
+        ]
 
 
 @pytest.fixture
@@ -284,7 +290,7 @@ def test_stats_of_a_referrer(signups: Signups, store: MemoryStore) -> None:
     signups.sign_up(refer("u2"))
     stats = signups.stats("ref")
     assert stats is not None
-    assert (stats.referral_count, stats.total_rewards, stats.pending_amount) == (Decimal(2), Decimal(20), Decimal(20))
+    assert (stats.referral_count, stats.total_rewards, stats.amounts.pending) == (Decimal(2), Decimal(20), Decimal(20))
     assert signups.stats("nobody") is None
 
 
