@@ -90,7 +90,7 @@ OUTPUTS = {
     "reward-calc-lambda-name": "the function behind both API routes",
     "s3-bucket": "the payout reports bucket (`payouts/YYYY-MM/payout-report.csv`)",
     "schedule-dlq-url": "schedule DLQ: payout events Scheduler could not deliver",
-    "sns-topic": "the reward topic: `referral.rewarded` and `payout.completed` events",
+    "sns-topic": "the reward topic: `referral.rewarded`, the `reward.*` lifecycle events and `payout.completed`",
 }
 # Outputs that only some settings add (see OPTIONAL_RESOURCES).
 OPTIONAL_OUTPUTS = {
