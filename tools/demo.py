@@ -37,7 +37,10 @@ from referrals_cli.app import run as run_cli
 from referrals_cli.deployed_code import ApiAnswer, DeployedCode, FunctionAnswer
 from tools.local_lambda import LocalApi, deployed_function, deployed_routes, emulator_settings, running_function
 from tools.local_notifications import Notification
+from tools.local_sigv4 import sigv4_refusal
 from tools.local_stack import (
+    FAKE_ACCESS_KEY,
+    REGION,
     LocalDeployment,
     StepFailed,
     deploy,
@@ -352,7 +355,10 @@ def local_deployed_code(deployment: LocalDeployment, handler_log: TextIO | None 
     environment (tools/local_lambda.py) and answers as Lambda does: the return value as JSON, or
     FunctionError "Unhandled" with errorType and errorMessage when the handler raised. An API
     request carrying the stack's API key (API Gateway refuses others with 403) goes to the function
-    behind its route. The handlers' logs go to `handler_log` when given.
+    behind its route. A signed request (the admin routes) goes there only with a valid SigV4
+    signature (tools/local_sigv4.py), and with the signer's ARN as API Gateway would pass it; which
+    policies allow the caller is not checked (moto evaluates no IAM). The handlers' logs go to
+    `handler_log` when given.
     """
     api_id, api_endpoint = deployment.outputs["api-gateway-id"], deployment.outputs["api-endpoint"].rstrip("/")
     stage = api_endpoint.rsplit("/", 1)[-1]
@@ -371,19 +377,30 @@ def local_deployed_code(deployment: LocalDeployment, handler_log: TextIO | None 
         # The runtime encodes the return value as JSON (a Decimal as a number).
         return FunctionAnswer(json.loads(json.dumps(result, default=float), parse_float=Decimal))
 
-    def get(url: str, headers: Mapping[str, str]) -> ApiAnswer:
-        if headers.get("x-api-key") != key["value"]:
-            return ApiAnswer(403, {"message": "Forbidden"})
+    def routed(method: str, url: str, body: str | None, caller_arn: str | None = None) -> ApiAnswer:
         routes = deployed_routes(deployment, api_id)
         with ExitStack() as running, handler_logs():
             handlers = {
                 name: running.enter_context(running_function(deployed_function(deployment, name), deployment.endpoint))
                 for name in {route.function_name for route in routes}
             }
-            answer = LocalApi(api_id, stage, routes, handlers).get(url.removeprefix(api_endpoint))
+            api = LocalApi(api_id, stage, routes, handlers)
+            answer = api.request(method, url.removeprefix(api_endpoint), body, caller_arn)
         return ApiAnswer(answer.status, answer.body)
 
-    return DeployedCode(invoke=invoke, get=get)
+    def get(url: str, headers: Mapping[str, str]) -> ApiAnswer:
+        if headers.get("x-api-key") != key["value"]:
+            return ApiAnswer(403, {"message": "Forbidden"})
+        return routed("GET", url, None)
+
+    def signed(method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> ApiAnswer:
+        refusal = sigv4_refusal(method, url, data, headers, secret_key=FAKE_ACCESS_KEY, region=REGION)
+        if refusal is not None:
+            return ApiAnswer(403, {"message": refusal})
+        caller = deployment.client("sts").get_caller_identity()["Arn"]
+        return routed(method, url, None if data is None else data.decode("utf-8"), caller)
+
+    return DeployedCode(invoke=invoke, get=get, signed=signed)
 
 
 if __name__ == "__main__":
