@@ -61,7 +61,7 @@ EMULATOR_BEHAVIOUR_GAPS = {
         "stand-in for the admin routes (tools/demo.py, local_deployed_code) checks the signature itself "
         "(tools/local_sigv4.py: execute-api, the region, the emulator's fake secret) and hands the admin "
         "function the signer's ARN as requestContext.identity.userArn, as API Gateway would; which policies "
-        "allow the caller is checked only on AWS (tests/stack checks the managed policy's statements)"
+        "allow the caller is checked only on AWS"
     ),
     "dynamodbstreams on the account endpoint": (
         "botocore 1.44 sends dynamodbstreams calls to <account>.streams-ddb.<region>.amazonaws.com, which moto's "
