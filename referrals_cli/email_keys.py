@@ -83,7 +83,7 @@ def profiles_with_email(dynamodb: Any, table: str) -> Iterator[tuple[str, str]]:
             ProjectionExpression="#user, #email",
             ExpressionAttributeNames={"#ts": "referral_timestamp", "#email": "email", "#user": "user_id"},
             ExpressionAttributeValues={":profile": {"N": str(PROFILE_TIMESTAMP)}, ":mark": {"S": LEDGER_MARK}},
-            ConsistentRead=True,
+            # Eventually consistent (half the read cost): a profile written meanwhile claimed its key itself.
             **({"ExclusiveStartKey": start} if start else {}),
         )
         for item in page["Items"]:
