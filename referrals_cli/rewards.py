@@ -68,7 +68,8 @@ class AdminApi:
         """The reward as it now is, as the API answers it: {"userId", "referrerId", "rewardAmount",
         "status", "qualified", "payableAt"?, "reason"?}. The same for a first call and its repeat."""
         checked_user_id(user_id)
-        body = {"reason": checked_reason(reason or "")} if action is Action.REVERSE else None
+        # `{}` rather than no body for qualify and approve: API Gateway's body model may require JSON.
+        body = {"reason": checked_reason(reason or "")} if action is Action.REVERSE else {}
         answer = self.signed("POST", f"{self._base}/referrals/{user_id}/{action}", body)
         if answer.status == 200 and isinstance(answer.body, dict):
             return answer.body

@@ -161,13 +161,13 @@ def test_without_credentials_nothing_is_sent(outputs_file: Path) -> None:
 
 
 @pytest.mark.parametrize("action", ["qualify", "approve"])
-def test_qualify_and_approve_post_no_body_and_print_the_reward(outputs_file: Path, action: str) -> None:
+def test_qualify_and_approve_post_an_empty_object_and_print_the_reward(outputs_file: Path, action: str) -> None:
     api = FakeAdminApi(ApiAnswer(200, REWARD), ApiAnswer(200, REWARD))
 
     as_json = referrals(outputs_file, api, action, "bob", "--json")
     shown = referrals(outputs_file, api, action, "bob")
 
-    assert [(m, u, d) for m, u, d, _ in api.sent] == [("POST", f"{API}/referrals/bob/{action}", None)] * 2
+    assert [(m, u, d) for m, u, d, _ in api.sent] == [("POST", f"{API}/referrals/bob/{action}", b"{}")] * 2
     assert json.loads(as_json.stdout) == {**REWARD, "rewardAmount": "10.00"}
     assert shown.exit_code == 0, shown.output
     assert f"{action}: the reward of bob" in shown.stdout
