@@ -87,11 +87,7 @@ def function_invoker(lambda_client: Any) -> InvokeFunction:
 
 
 def https_get(url: str, headers: Mapping[str, str]) -> ApiAnswer:
-    return _send("GET", url, None, headers)
-
-
-def https_send(method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> ApiAnswer:
-    return _send(method, url, data, headers)
+    return https_send("GET", url, None, headers)
 
 
 def signed_request(aws: Aws, send: SendSigned) -> SignedRequest:
@@ -123,7 +119,7 @@ def signed_headers(aws: Aws, method: str, url: str, body: Any) -> PreparedReques
     return PreparedRequest(data, {name: str(value) for name, value in request.headers.items()})
 
 
-def _send(method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> ApiAnswer:
+def https_send(method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> ApiAnswer:
     if not url.startswith(("https://", "http://")):
         raise CliError(f"the API endpoint is not an http(s) URL: {url!r}")
     request = urllib.request.Request(url, data=data, headers=dict(headers), method=method)  # noqa: S310 - scheme checked above

@@ -1,7 +1,9 @@
 """`referrals review | qualify | approve | reverse`: signed requests to the admin routes, input checked
 with the API's own rules before any call, and each refusal one line with exit status 1."""
 
+import http.server
 import json
+import threading
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +21,7 @@ from referrals.lifecycle import AdminAction
 from referrals.validation import ValidationError
 from referrals_cli.app import app
 from referrals_cli.aws import Aws
-from referrals_cli.deployed_code import ApiAnswer, DeployedCode, signed_headers
+from referrals_cli.deployed_code import ApiAnswer, DeployedCode, https_send, signed_headers, signed_request
 from referrals_cli.errors import CliError
 from referrals_cli.rewards import Action, checked_reason, checked_user_id
 from tools.local_sigv4 import sigv4_refusal
@@ -326,3 +328,37 @@ def test_review_refused_names_the_policy_to_attach(outputs_file: Path) -> None:
     line = one_line_failure(referrals(outputs_file, api, "review"))
     assert line.startswith("access denied: the API refused the signed request: 403 Missing Authentication Token;")
     assert f"admin-caller-policy-arn ({POLICY})" in line
+
+
+def test_the_signed_request_on_the_wire_verifies_as_sent(tmp_path: Path) -> None:
+    """Through urllib to a local server: the Host, the path and the %3D of the query arrive as signed."""
+    received: list[tuple[str, str, bytes, dict[str, str]]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(("POST", self.path, body, dict(self.headers)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps({"userId": "bob", "status": "reversed"}).encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.handle_request)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    session = boto3.session.Session(aws_access_key_id="AKID", aws_secret_access_key="secret", region_name=REGION)
+    try:
+        answer = signed_request(Aws(session), https_send)(
+            "POST", f"{base}/dev/referrals/bob/reverse?x=a%3D", {"reason": "é"}
+        )
+    finally:
+        thread.join(timeout=10)
+        server.server_close()
+
+    assert (answer.status, answer.body) == (200, {"userId": "bob", "status": "reversed"})
+    [(method, path, body, headers)] = received
+    assert sigv4_refusal(method, f"{base}{path}", body, headers, secret_key="secret", region=REGION) is None
