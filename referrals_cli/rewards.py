@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import quote
 
 from referrals_cli.deployed_code import ApiAnswer, SignedRequest
 from referrals_cli.errors import CliError
@@ -78,7 +77,9 @@ class AdminApi:
     def queue_page(self, limit: int, token: str | None = None) -> QueuePage:
         query = {"status": "flagged", "limit": str(limit), **({"nextToken": token} if token else {})}
         # quote, not quote_plus: SigV4 signs the query as sent, and a token's '=' must be %3D.
-        answer = self.signed("GET", f"{self._base}/referrals?{urllib.parse.urlencode(query, quote_via=quote)}", None)
+        answer = self.signed(
+            "GET", f"{self._base}/referrals?{urllib.parse.urlencode(query, quote_via=urllib.parse.quote)}", None
+        )
         body = answer.body
         if answer.status == 200 and isinstance(body, dict) and isinstance(body.get("items"), list):
             return QueuePage(body["items"], body.get("nextToken") or None)
