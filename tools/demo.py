@@ -358,6 +358,11 @@ def _operate(deployment: LocalDeployment, month: str, log: TextIO, progress: Pro
         code = local_deployed_code(deployment, handler_log=log)
         for command in lifecycle:
             _run_operator_step(deployment, command, code, progress, refused=command == ["approve", refunded])
+    print(
+        "\n  alice's open clawback (referrer: clawbacks open) is netted by the payout of the next month that pays"
+        " her, with the approved reward; a payout pays only a month that has ended, so the demo stops here",
+        file=progress.out,
+    )
 
 
 def _run_operator_step(
