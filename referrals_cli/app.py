@@ -15,12 +15,22 @@ from typer.core import TyperGroup
 
 from referrals_cli import formatting
 from referrals_cli.aws import api_key_value
-from referrals_cli.deployed_code import DeployedCode
+from referrals_cli.deployed_code import DeployedCode, signed_request
+from referrals_cli.email_keys import backfill, email_key_secret
 from referrals_cli.errors import CliError, aws_error_line
 from referrals_cli.months import ended_month
 from referrals_cli.payouts import PayoutWatch, claimed_count, download_report, read_run, run_payout
 from referrals_cli.redrive import all_redriven, redrive, relay_invoker, summary_line
 from referrals_cli.referrers import checked_code, recent_referrals, referrer_stats
+from referrals_cli.rewards import (
+    CALLER_POLICY_OUTPUT,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Action,
+    AdminApi,
+    checked_reason,
+    checked_user_id,
+)
 from referrals_cli.status import deployment_status
 from referrals_cli.target import Target
 
@@ -47,7 +57,7 @@ def _fail(line: str) -> NoReturn:
 app = typer.Typer(
     cls=ReportingGroup,
     name="referrals",
-    help="Operate a deployed referral system: status, referrers, payouts, the event relay's DLQ.",
+    help="Operate a deployed referral system: status, referrers, reviews, payouts, the event relay's DLQ.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -58,6 +68,9 @@ app.add_typer(payout_app, name="payout")
 app.add_typer(events_app, name="events")
 
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+UserId = Annotated[
+    str, typer.Argument(help="The referred user's id: whose referral's reward it is.", show_default=False)
+]
 Month = Annotated[
     str, typer.Option("--month", help="The payout month, YYYY-MM; it must have ended.", show_default=False)
 ]
@@ -132,6 +145,93 @@ def referrer(
         formatting.print_json(formatting.referrer_json(stats, referrals))
     else:
         formatting.render_referrer(formatting.console(), stats, referrals)
+
+
+def _admin_api(target: Target) -> AdminApi:
+    outputs = target.outputs()
+    policy = outputs.values.get(CALLER_POLICY_OUTPUT)
+    api = signed_request(target.aws(), target.code().signed)
+    return AdminApi(api, outputs["api-endpoint"], policy if isinstance(policy, str) else None)
+
+
+@app.command()
+def review(
+    ctx: typer.Context,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=MAX_PAGE_SIZE, help="Flagged rewards per page (the API's limit).")
+    ] = DEFAULT_PAGE_SIZE,
+    all_pages: Annotated[bool, typer.Option("--all", help="Follow nextToken through every page.")] = False,
+    json_output: JsonOutput = False,
+) -> None:
+    """The review queue: flagged rewards, oldest first (GET /referrals?status=flagged, signed)."""
+    api = _admin_api(_target(ctx))
+    pages = api.queue_pages(limit) if all_pages else iter([api.queue_page(limit)])
+    items, next_token = [], None
+    for page in pages:
+        items += page.items
+        next_token = page.next_token
+    if json_output:
+        formatting.print_json(formatting.queued_json(items, next_token))
+    else:
+        formatting.render_review_queue(formatting.console(), items, more=next_token is not None)
+
+
+def _act(ctx: typer.Context, user_id: str, action: Action, reason: str | None, json_output: bool) -> None:
+    checked_user_id(user_id)
+    reward = _admin_api(_target(ctx)).act(user_id, action, reason)
+    if json_output:
+        formatting.print_json(formatting.reward_json(reward))
+    else:
+        formatting.render_reward(formatting.console(), action.value, reward)
+
+
+@app.command()
+def qualify(ctx: typer.Context, user_id: UserId, json_output: JsonOutput = False) -> None:
+    """Record the referee's qualifying action: a waiting reward becomes payable (after the hold).
+
+    Safe to repeat: a reward already qualified answers as it is."""
+    _act(ctx, user_id, Action.QUALIFY, None, json_output)
+
+
+@app.command()
+def approve(ctx: typer.Context, user_id: UserId, json_output: JsonOutput = False) -> None:
+    """Clear a flagged reward after review: payable if qualified, else waiting for qualification.
+
+    Safe to repeat: an unflagged reward needs no review and answers as it is."""
+    _act(ctx, user_id, Action.APPROVE, None, json_output)
+
+
+@app.command()
+def reverse(
+    ctx: typer.Context,
+    user_id: UserId,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (1-500 characters); kept with the reward.", show_default=False)
+    ],
+    json_output: JsonOutput = False,
+) -> None:
+    """Reverse a reward: voided if not yet paid; if paid, clawed back from the referrer's next payouts.
+
+    Safe to repeat: a reward already reversed answers as it is, with its first reason."""
+    checked_reason(reason)
+    _act(ctx, user_id, Action.REVERSE, reason, json_output)
+
+
+@app.command("backfill-email-keys")
+def backfill_email_keys(ctx: typer.Context, json_output: JsonOutput = False) -> None:
+    """Give every existing profile its e-mail key, for the shared-e-mail review signal.
+
+    Idempotent: a second run writes nothing; a key another user holds is counted, not changed."""
+    target = _target(ctx)
+    outputs, aws = target.outputs(), target.aws()
+    secret = email_key_secret(aws.client("kms"), outputs["review-email-key-arn"])
+    out = formatting.console()
+    with formatting.backfill_progress(out, quiet=json_output) as progress:
+        summary = backfill(aws.client("dynamodb"), outputs["referral-table-name"], secret, progress)
+    if json_output:
+        formatting.print_json(formatting.backfill_json(summary))
+    else:
+        formatting.render_backfill(out, summary)
 
 
 @payout_app.command("run")

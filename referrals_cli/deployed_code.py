@@ -1,8 +1,11 @@
 """How the CLI reaches the deployment's code: Lambda's synchronous Invoke and the API over HTTPS.
 
-Both go through DeployedCode, which a caller may replace (Typer's `obj`): the local emulator
-stores the functions but cannot run them (that needs Docker), so `make demo` and tests/e2e hand
-in stand-ins that run the deployed handlers in their own process, as they do for everything else.
+The API has two kinds of route: the public ones, reached with the stack's API key (`get`), and
+the admin ones, authorized by IAM, which take a request signed with SigV4 for `execute-api`
+(`signed`). All three go through DeployedCode, which a caller may replace (Typer's `obj`): the
+local emulator stores the functions but cannot run them (that needs Docker), so `make demo` and
+tests/e2e hand in stand-ins that run the deployed handlers in their own process, as they do for
+everything else.
 """
 
 import json
@@ -13,6 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.exceptions import NoCredentialsError
+
+from referrals_cli.aws import Aws
 from referrals_cli.errors import CliError
 
 API_TIMEOUT_SECONDS = 30
@@ -37,20 +45,34 @@ class ApiAnswer:
     status: int
     body: Any  # the JSON body (numbers with a fraction as Decimal), or the text when it is not JSON
 
+    @property
+    def message(self) -> str:
+        """What the answer says went wrong: the function's `error`, API Gateway's `message`, or the text."""
+        if isinstance(self.body, Mapping):
+            return str(self.body.get("error") or self.body.get("message") or "")
+        return str(self.body)[:200]
+
 
 InvokeFunction = Callable[[str, dict[str, Any]], FunctionAnswer]  # (function name, event)
 GetUrl = Callable[[str, Mapping[str, str]], ApiAnswer]  # (url, headers)
+# (method, url, body bytes or None, headers): sends a request already signed (signed_request).
+SendSigned = Callable[[str, str, bytes | None, Mapping[str, str]], ApiAnswer]
+# (method, url, JSON body or None) -> the answer, signed with the caller's AWS credentials.
+SignedRequest = Callable[[str, str, Any], ApiAnswer]
+
+SIGNED_SERVICE = "execute-api"  # SigV4's service name for API Gateway's IAM-authorized methods
 
 
 @dataclass(frozen=True)
 class DeployedCode:
     invoke: InvokeFunction
-    get: GetUrl
+    get: GetUrl  # the public routes, with the API key
+    signed: SendSigned  # the admin routes (AWS_IAM): requests signed by signed_request
 
 
 def deployed_code(lambda_client: Any) -> DeployedCode:
     """The real thing: Lambda through boto3, the API through urllib."""
-    return DeployedCode(invoke=function_invoker(lambda_client), get=https_get)
+    return DeployedCode(invoke=function_invoker(lambda_client), get=https_get, signed=https_send)
 
 
 def function_invoker(lambda_client: Any) -> InvokeFunction:
@@ -65,9 +87,42 @@ def function_invoker(lambda_client: Any) -> InvokeFunction:
 
 
 def https_get(url: str, headers: Mapping[str, str]) -> ApiAnswer:
+    return https_send("GET", url, None, headers)
+
+
+def signed_request(aws: Aws, send: SendSigned) -> SignedRequest:
+    """Requests signed as the AWS CLI would sign them: the session's credentials (the normal chain,
+    --profile), the session's region (--region, else the deployment's), service execute-api."""
+
+    def signed(method: str, url: str, body: Any) -> ApiAnswer:
+        prepared = signed_headers(aws, method, url, body)
+        return send(method, url, prepared.body, prepared.headers)
+
+    return signed
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    body: bytes | None
+    headers: dict[str, str]
+
+
+def signed_headers(aws: Aws, method: str, url: str, body: Any) -> PreparedRequest:
+    """The body's bytes and the headers of the request, SigV4 Authorization included."""
+    credentials = aws.session.get_credentials()
+    if credentials is None:
+        raise NoCredentialsError()
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    headers = {"Accept": "application/json"} | ({} if data is None else {"Content-Type": "application/json"})
+    request = AWSRequest(method=method, url=url, data=data, headers=headers)
+    SigV4Auth(credentials.get_frozen_credentials(), SIGNED_SERVICE, aws.region).add_auth(request)
+    return PreparedRequest(data, {name: str(value) for name, value in request.headers.items()})
+
+
+def https_send(method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> ApiAnswer:
     if not url.startswith(("https://", "http://")):
         raise CliError(f"the API endpoint is not an http(s) URL: {url!r}")
-    request = urllib.request.Request(url, headers=dict(headers), method="GET")  # noqa: S310 - scheme checked above
+    request = urllib.request.Request(url, data=data, headers=dict(headers), method=method)  # noqa: S310 - scheme checked above
     try:
         with urllib.request.urlopen(request, timeout=API_TIMEOUT_SECONDS) as response:  # noqa: S310 - as above
             return ApiAnswer(response.status, _json_or_text(response.read().decode("utf-8", errors="replace")))

@@ -17,11 +17,30 @@ from rich.console import Console
 from rich.status import Status as Spinner
 from rich.table import Table
 
+from referrals_cli.email_keys import BackfillSummary
 from referrals_cli.payouts import PayoutResult, Report, RunRecord
 from referrals_cli.referrers import Referral
 from referrals_cli.status import RUN_LOOKBACK_MONTHS, Status
 
-STATS_AMOUNTS = ("totalRewards", "pendingAmount", "paidAmount")
+# The statistics' amounts; the reward lifecycle's (the last five) only when the API has them.
+STATS_AMOUNTS = (
+    "totalRewards",
+    "pendingAmount",
+    "paidAmount",
+    "waitingAmount",
+    "flaggedAmount",
+    "payableAmount",
+    "reversedAmount",
+    "openClawbackAmount",
+)
+LIFECYCLE_ROWS = (
+    ("waiting", "waitingAmount"),  # waiting for qualification, or in its hold
+    ("flagged", "flaggedAmount"),
+    ("payable", "payableAmount"),
+    ("reversed", "reversedAmount"),
+    ("clawbacks open", "openClawbackAmount"),
+)
+REWARD_AMOUNTS = ("rewardAmount",)
 SUMMARY_AMOUNTS = ("totalAmount",)
 
 
@@ -133,7 +152,7 @@ def render_status(out: Console, status: Status) -> None:
 
 
 def referral_json(referral: Referral) -> dict[str, Any]:
-    return {
+    data = {
         "userId": referral.user_id,
         "referralTimestamp": referral.referral_timestamp,
         "signupDate": referral.signup_date,
@@ -141,6 +160,15 @@ def referral_json(referral: Referral) -> dict[str, Any]:
         "status": referral.status,
         "payoutId": referral.payout_id,
     }
+    if referral.status == "payable" and referral.payable_at is not None:
+        data["payableAt"] = _iso_ms(referral.payable_at)
+    return data
+
+
+def _iso_ms(epoch_ms: int) -> str:
+    """ISO 8601 UTC to the millisecond, as the API writes signupDate and payableAt."""
+    moment = datetime.fromtimestamp(epoch_ms // 1000, UTC).replace(microsecond=epoch_ms % 1000 * 1000)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def referrer_json(stats: Mapping[str, Any], referrals: list[Referral]) -> dict[str, Any]:
@@ -154,6 +182,7 @@ def render_referrer(out: Console, stats: Mapping[str, Any], referrals: list[Refe
         ("earned", money(stats.get("totalRewards", 0))),
         ("pending", money(stats.get("pendingAmount", 0))),
         ("paid", money(stats.get("paidAmount", 0))),
+        *((name, money(stats[field])) for name, field in LIFECYCLE_ROWS if stats.get(field) is not None),
     ]
     out.print(_key_values(f"Referrer {stats.get('referralCode')}", rows))
     out.print()
@@ -175,6 +204,87 @@ def render_referrer(out: Console, stats: Mapping[str, Any], referrals: list[Refe
             referral.payout_id or "-",
         )
     out.print(table)
+
+
+# the reward lifecycle -----------------------------------------------------------------------------
+
+
+def queued_json(items: list[dict[str, Any]], next_token: str | None) -> dict[str, Any]:
+    document: dict[str, Any] = {"items": [_with_amounts(item, REWARD_AMOUNTS) for item in items]}
+    if next_token is not None:
+        document["nextToken"] = next_token
+    return document
+
+
+def render_review_queue(out: Console, items: list[dict[str, Any]], more: bool) -> None:
+    if not items:
+        out.print("No flagged rewards" + (" on this page; more follow (--all lists them)" if more else ""))
+        return
+    table = Table(title=f"Flagged rewards: {len(items)} (oldest first)", title_justify="left")
+    table.add_column("user", overflow="fold")
+    table.add_column("referrer", overflow="fold")
+    table.add_column("amount", justify="right")
+    table.add_column("signals", no_wrap=True)
+    table.add_column("signed up", no_wrap=True)
+    table.add_column("qualified", no_wrap=True)
+    for item in items:
+        table.add_row(
+            str(item.get("userId")),
+            str(item.get("referrerId")),
+            money(item.get("rewardAmount", 0)),
+            "\n".join(str(signal) for signal in item.get("signals") or []) or "-",  # one per line: narrow
+            str(item.get("signupDate", ""))[:10],  # the date: the table fits 80 columns (--json has the time)
+            "yes" if item.get("qualified") else "no",
+        )
+    out.print(table)
+    if more:
+        out.print("More flagged rewards follow: `referrals review --all` lists them all")
+
+
+def reward_json(reward: dict[str, Any]) -> dict[str, Any]:
+    return _with_amounts(reward, REWARD_AMOUNTS)
+
+
+def render_reward(out: Console, action: str, reward: dict[str, Any]) -> None:
+    rows = [
+        ("user", str(reward.get("userId"))),
+        ("referrer", str(reward.get("referrerId"))),
+        ("amount", money(reward.get("rewardAmount", 0))),
+        ("status", str(reward.get("status"))),
+        ("qualified", "yes" if reward.get("qualified") else "no"),
+    ]
+    if reward.get("payableAt"):
+        rows.append(("payable at", str(reward["payableAt"]).replace("T", " ").replace("Z", " UTC")))
+    if reward.get("reason"):
+        rows.append(("reason", str(reward["reason"])))
+    out.print(_key_values(f"{action}: the reward of {reward.get('userId')}", rows))
+
+
+def backfill_json(summary: BackfillSummary) -> dict[str, int]:
+    return summary.as_json()
+
+
+def render_backfill(out: Console, summary: BackfillSummary) -> None:
+    rows = [
+        ("profiles with an e-mail", str(summary.scanned)),
+        ("keys written", str(summary.written)),
+        ("already there", str(summary.already_there)),
+        ("taken by another user", str(summary.taken)),
+        ("unusable e-mail", str(summary.unusable)),
+    ]
+    out.print(_key_values("E-mail keys", rows))
+
+
+@contextmanager
+def backfill_progress(out: Console, quiet: bool) -> Iterator[Any]:
+    """A callback for each profile: a live count in a terminal, nothing for --json or a pipe."""
+    if quiet or not out.is_terminal:
+        yield lambda summary: None
+        return
+    with out.status("scanning profiles") as spinner:
+        yield lambda summary: spinner.update(
+            f"scanned {summary.scanned} profiles with an e-mail, {summary.written} keys written"
+        )
 
 
 # payouts ------------------------------------------------------------------------------------------

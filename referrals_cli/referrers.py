@@ -15,7 +15,20 @@ from referrals_cli.errors import CliError
 # that nothing but a valid code is ever put into the URL's path.
 CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 REFERRER_INDEX = "referrer-index"  # referral items by referrer_id (lambdas/referrals/contract.py)
-REFERRAL_ATTRIBUTES = ("user_id", "referral_timestamp", "signup_date", "reward_amount", "status", "payout_id")
+REFERRAL_ATTRIBUTES = (
+    "user_id",
+    "referral_timestamp",
+    "signup_date",
+    "reward_amount",
+    "status",
+    "payout_id",
+    "payable_at",
+    "clawed_back_at",
+)
+# The clawback ledger shares the index with the referrals (it has a referrer_id): a clawback at
+# `<referee>#clawback`, a carry at `<referrer>#carry`. They are not referrals.
+LEDGER_SUFFIXES = ("#clawback", "#carry")
+CLAWED_BACK = "clawed_back"  # a paid reward reversed: it stays paid and gains clawed_back_at
 
 
 @dataclass(frozen=True)
@@ -24,8 +37,11 @@ class Referral:
     referral_timestamp: int  # epoch ms
     signup_date: str
     reward_amount: Decimal
-    status: str  # pending, paid
+    # The lifecycle state: waiting, flagged, payable, paid, reversed, clawed_back; pending for
+    # rewards from before the lifecycle (the payout pays them as payable).
+    status: str
     payout_id: str | None
+    payable_at: int | None = None  # epoch ms: the first payout whose cutoff is later pays it
 
 
 def checked_code(code: str) -> str:
@@ -35,7 +51,9 @@ def checked_code(code: str) -> str:
 
 
 def referrer_stats(get: GetUrl, api_endpoint: str, api_key: str, code: str) -> dict[str, Any]:
-    """The API's statistics: referralCode, referralCount, totalRewards, pendingAmount, paidAmount."""
+    """The API's statistics: referralCode, referralCount, totalRewards, pendingAmount, paidAmount, and
+    from the reward lifecycle on waitingAmount, flaggedAmount, payableAmount, reversedAmount and
+    openClawbackAmount."""
     answer = get(f"{api_endpoint.rstrip('/')}/referrers/{code}", {"x-api-key": api_key, "Accept": "application/json"})
     if answer.status == 200 and isinstance(answer.body, dict):
         return answer.body
@@ -43,8 +61,7 @@ def referrer_stats(get: GetUrl, api_endpoint: str, api_key: str, code: str) -> d
 
 
 def _refusal(answer: ApiAnswer, code: str) -> str:
-    body = answer.body
-    message = (body.get("error") or body.get("message")) if isinstance(body, Mapping) else str(body)[:200]
+    message = answer.message
     if answer.status == 404:
         return f"unknown referral code {code!r}: the API answered 404 ({message})"
     if answer.status == 403:
@@ -73,18 +90,25 @@ def recent_referrals(dynamodb: Any, table: str, code: str, limit: int) -> list[R
         )
         for item in page["Items"]:
             plain = {name: deserialize(value) for name, value in item.items()}
-            referrals.append(
-                Referral(
-                    user_id=str(plain["user_id"]),
-                    referral_timestamp=int(plain["referral_timestamp"]),
-                    signup_date=str(plain.get("signup_date", "")),
-                    reward_amount=Decimal(plain.get("reward_amount", 0)),
-                    status=str(plain.get("status", "")),
-                    payout_id=plain.get("payout_id"),
-                )
-            )
+            if not str(plain["user_id"]).endswith(LEDGER_SUFFIXES):
+                referrals.append(referral_of(plain))
         start = page.get("LastEvaluatedKey")
         if not start:
             break
     referrals.sort(key=lambda referral: referral.referral_timestamp, reverse=True)
     return referrals[:limit]
+
+
+def referral_of(item: Mapping[str, Any]) -> Referral:
+    """A referral item, deserialized."""
+    status = str(item.get("status", ""))
+    payable_at = item.get("payable_at")
+    return Referral(
+        user_id=str(item["user_id"]),
+        referral_timestamp=int(item["referral_timestamp"]),
+        signup_date=str(item.get("signup_date", "")),
+        reward_amount=Decimal(item.get("reward_amount", 0)),
+        status=CLAWED_BACK if "clawed_back_at" in item else status,
+        payout_id=item.get("payout_id"),
+        payable_at=None if payable_at is None else int(payable_at),
+    )

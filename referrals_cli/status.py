@@ -18,6 +18,8 @@ SUMMARY_OUTPUTS = (
     "reward-calc-lambda-name",
     "payout-lambda-name",
     "event-relay-lambda-name",
+    "admin-function-name",  # the reward lifecycle's admin routes (shown when the stack has them)
+    "admin-caller-policy-arn",
     "sns-topic",
     "ops-topic-arn",
     "dashboard-url",

@@ -5,7 +5,9 @@ Starts moto_server, deploys the Terraform that main.py synthesizes (LOCAL_AWS_EN
 provider at the emulator; tap-account, then tap-stack), drives it through the deployed API,
 schedule and event source mappings (tools/referral_flow.py), prints what the event relay published
 to the reward topic and a summary, runs the operator's steps with the `referrals` CLI (status, the
-payout, its report, a referrer's statistics), destroys everything (tap-stack, then tap-account)
+payout, its report, a referrer's statistics; then the reward lifecycle: a flagged signup reviewed
+and approved, a reward reversed before payment and one clawed back after it, the e-mail key
+backfill), destroys everything (tap-stack, then tap-account)
 and stops the emulator. The emulator is stopped and the temporary directory removed however it
 ends; any failure exits non-zero.
 
@@ -37,7 +39,10 @@ from referrals_cli.app import run as run_cli
 from referrals_cli.deployed_code import ApiAnswer, DeployedCode, FunctionAnswer
 from tools.local_lambda import LocalApi, deployed_function, deployed_routes, emulator_settings, running_function
 from tools.local_notifications import Notification
+from tools.local_sigv4 import sigv4_refusal
 from tools.local_stack import (
+    FAKE_ACCESS_KEY,
+    REGION,
     LocalDeployment,
     StepFailed,
     deploy,
@@ -53,6 +58,7 @@ from tools.referral_flow import (
     RelayResults,
     RelayRun,
     SignupResults,
+    friend_of,
     run_flow,
 )
 
@@ -310,6 +316,14 @@ def _money(value: Any) -> str:
 # The operator's steps: the referrals CLI --------------------------------------------------------
 
 
+# The reward lifecycle's story, told by the operator (docs/lifecycle-design.md): a signup with the
+# referrer's own mailbox is flagged and approved after review; an honest one is reversed before it
+# is paid (voided); a reward the flow's payout paid is reversed after payment (clawed back).
+FLAGGED_SIGNUP = {"userId": "alice-second-account", "referralCode": "alice", "email": "Alice+promo@example.com"}
+REFUNDED_SIGNUP = {"userId": "bob-friend-refunded", "referralCode": "bob", "email": "refunded@example.com"}
+CHARGED_BACK = friend_of("alice", 12)  # paid by the flow's payout
+
+
 def _operate(deployment: LocalDeployment, month: str, log: TextIO, progress: Progress) -> None:
     """`referrals` as an operator would run it after the payout, on the deployment's Terraform outputs."""
     commands = [
@@ -318,6 +332,16 @@ def _operate(deployment: LocalDeployment, month: str, log: TextIO, progress: Pro
         ["payout", "report", "--month", month],
         *(["referrer", code] for code in REFERRALS),
     ]
+    flagged, refunded = FLAGGED_SIGNUP["userId"], REFUNDED_SIGNUP["userId"]
+    lifecycle = [
+        ["review"],  # the flagged signup, with its signal
+        ["approve", flagged],
+        ["reverse", refunded, "--reason", "refunded order 4411"],  # before payment: voided
+        ["approve", refunded],  # refused (409): a reversed reward stays reversed; exit status 1
+        ["reverse", CHARGED_BACK, "--reason", "chargeback"],  # after payment: a clawback for alice's next payouts
+        ["referrer", "alice"],  # the open clawback, the approved reward payable, the clawed-back referral
+        ["backfill-email-keys"],
+    ]
     print("\nOperator steps: the referrals CLI (docs/cli.md), run in this process", file=progress.out)
     with (
         progress.phase("operator", "referrals status, payout run, payout report, referrer"),
@@ -325,10 +349,47 @@ def _operate(deployment: LocalDeployment, month: str, log: TextIO, progress: Pro
     ):
         code = local_deployed_code(deployment, handler_log=log)
         for command in commands:
-            print(f"\n$ referrals {' '.join(command)}", file=progress.out, flush=True)
-            status = run_cli(["--stack-dir", str(deployment.terraform.stack_dir), *command], code)
-            if status != 0:
-                raise StepFailed(f"referrals {' '.join(command)} exited with status {status}")
+            _run_operator_step(deployment, command, code, progress)
+    with (
+        progress.phase("lifecycle", "a flagged signup approved, a reward reversed before and one after payment"),
+        cli_environment(deployment.endpoint),
+    ):
+        _sign_up_for_the_lifecycle(deployment, log, progress)
+        code = local_deployed_code(deployment, handler_log=log)
+        for command in lifecycle:
+            _run_operator_step(deployment, command, code, progress, refused=command == ["approve", refunded])
+    print(
+        "\n  alice's open clawback (referrer: clawbacks open) is netted by the payout of the next month that pays"
+        " her, with the approved reward; a payout pays only a month that has ended, so the demo stops here",
+        file=progress.out,
+    )
+
+
+def _run_operator_step(
+    deployment: LocalDeployment, command: list[str], code: DeployedCode, progress: Progress, refused: bool = False
+) -> None:
+    print(f"\n$ referrals {' '.join(command)}", file=progress.out, flush=True)
+    status = run_cli(["--stack-dir", str(deployment.terraform.stack_dir), *command], code)
+    if status != (1 if refused else 0):
+        expected = "the refusal's status 1" if refused else "status 0"
+        raise StepFailed(f"referrals {' '.join(command)} exited with status {status}, not {expected}")
+
+
+def _sign_up_for_the_lifecycle(deployment: LocalDeployment, log: TextIO, progress: Progress) -> None:
+    """Two more signups through the deployed API: one the review signals flag, one they do not."""
+    reward = deployed_function(deployment, deployment.outputs["reward-calc-lambda-name"])
+    api_id, stage = deployment.outputs["api-gateway-id"], deployment.outputs["api-endpoint"].rstrip("/").rsplit("/")[-1]
+    with redirect_stdout(log), running_function(reward, deployment.endpoint) as handler:
+        api = LocalApi(api_id, stage, deployed_routes(deployment, api_id), {reward.name: handler})
+        answers = [(body, api.post("/signup", body)) for body in (FLAGGED_SIGNUP, REFUNDED_SIGNUP)]
+    for body, answer in answers:
+        if answer.status != 200:
+            raise StepFailed(f"POST /signup {body['userId']} answered {answer.status}: {answer.body}")
+        print(
+            f"  POST /signup {body['userId']} -> {body['referralCode']}: {answer.status}, "
+            f"reward {_money(answer.body.get('rewardAmount'))}",
+            file=progress.out,
+        )
 
 
 @contextmanager
@@ -352,7 +413,10 @@ def local_deployed_code(deployment: LocalDeployment, handler_log: TextIO | None 
     environment (tools/local_lambda.py) and answers as Lambda does: the return value as JSON, or
     FunctionError "Unhandled" with errorType and errorMessage when the handler raised. An API
     request carrying the stack's API key (API Gateway refuses others with 403) goes to the function
-    behind its route. The handlers' logs go to `handler_log` when given.
+    behind its route. A signed request (the admin routes) goes there only with a valid SigV4
+    signature (tools/local_sigv4.py), and with the signer's ARN as API Gateway would pass it; which
+    policies allow the caller is not checked (moto evaluates no IAM). The handlers' logs go to
+    `handler_log` when given.
     """
     api_id, api_endpoint = deployment.outputs["api-gateway-id"], deployment.outputs["api-endpoint"].rstrip("/")
     stage = api_endpoint.rsplit("/", 1)[-1]
@@ -371,19 +435,30 @@ def local_deployed_code(deployment: LocalDeployment, handler_log: TextIO | None 
         # The runtime encodes the return value as JSON (a Decimal as a number).
         return FunctionAnswer(json.loads(json.dumps(result, default=float), parse_float=Decimal))
 
-    def get(url: str, headers: Mapping[str, str]) -> ApiAnswer:
-        if headers.get("x-api-key") != key["value"]:
-            return ApiAnswer(403, {"message": "Forbidden"})
+    def routed(method: str, url: str, body: str | None, caller_arn: str | None = None) -> ApiAnswer:
         routes = deployed_routes(deployment, api_id)
         with ExitStack() as running, handler_logs():
             handlers = {
                 name: running.enter_context(running_function(deployed_function(deployment, name), deployment.endpoint))
                 for name in {route.function_name for route in routes}
             }
-            answer = LocalApi(api_id, stage, routes, handlers).get(url.removeprefix(api_endpoint))
+            api = LocalApi(api_id, stage, routes, handlers)
+            answer = api.request(method, url.removeprefix(api_endpoint), body, caller_arn)
         return ApiAnswer(answer.status, answer.body)
 
-    return DeployedCode(invoke=invoke, get=get)
+    def get(url: str, headers: Mapping[str, str]) -> ApiAnswer:
+        if headers.get("x-api-key") != key["value"]:
+            return ApiAnswer(403, {"message": "Forbidden"})
+        return routed("GET", url, None)
+
+    def signed(method: str, url: str, data: bytes | None, headers: Mapping[str, str]) -> ApiAnswer:
+        refusal = sigv4_refusal(method, url, data, headers, secret_key=FAKE_ACCESS_KEY, region=REGION)
+        if refusal is not None:
+            return ApiAnswer(403, {"message": refusal})
+        caller = deployment.client("sts").get_caller_identity()["Arn"]
+        return routed(method, url, None if data is None else data.decode("utf-8"), caller)
+
+    return DeployedCode(invoke=invoke, get=get, signed=signed)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,14 @@ EMULATOR_BEHAVIOUR_GAPS = {
         "function's ARN), so the function's name finds nothing; AWS accepts a name, an ARN or a partial ARN. "
         "The tools and tests/e2e list the mappings by EventSourceArn"
     ),
+    "AWS_IAM methods are not authorized": (
+        "moto's API Gateway evaluates no IAM: it neither checks a method's SigV4 signature nor the caller's "
+        "policies (a request without admin-caller-policy-arn would pass), and it runs no function anyway. The "
+        "stand-in for the admin routes (tools/demo.py, local_deployed_code) checks the signature itself "
+        "(tools/local_sigv4.py: execute-api, the region, the emulator's fake secret) and hands the admin "
+        "function the signer's ARN as requestContext.identity.userArn, as API Gateway would; which policies "
+        "allow the caller is checked only on AWS"
+    ),
     "dynamodbstreams on the account endpoint": (
         "botocore 1.44 sends dynamodbstreams calls to <account>.streams-ddb.<region>.amazonaws.com, which moto's "
         "in-process mock does not serve: tests/lambdas use REGIONAL_ENDPOINT (tools/local_streams.py); a client "

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -199,8 +200,10 @@ class LocalApi:
     """Requests to the deployed API's routes, each delivered as the proxy event its integration
     would send to the integrated function (running here).
 
-    API Gateway's own checks (API key and usage plan, request validation, throttling, WAF) do not
-    run: what answers is the function, which validates every request itself.
+    API Gateway's own checks (API key and usage plan, IAM authorization, request validation,
+    throttling, WAF) do not run: what answers is the function, which validates every request
+    itself. A caller that checked a request's signature (tools/local_sigv4.py) passes the signer's
+    ARN, which API Gateway puts in `requestContext.identity.userArn` for an AWS_IAM method.
     """
 
     def __init__(self, api_id: str, stage: str, routes: list[Route], handlers: Mapping[str, Handler]) -> None:
@@ -212,9 +215,18 @@ class LocalApi:
     def get(self, path: str) -> ApiAnswer:
         return self.request("GET", path, None)
 
-    def request(self, method: str, path: str, body: str | None) -> ApiAnswer:
+    def request(self, method: str, path: str, body: str | None, caller_arn: str | None = None) -> ApiAnswer:
+        """`path` may end in a query string, percent-encoded as on the wire."""
+        path, _, query = path.partition("?")
         route, parameters = self._route(method, path)
-        response = self.handlers[route.function_name](self._proxy_event(route, path, parameters, body))
+        event = self._proxy_event(route, path, parameters, body)
+        if query:
+            multi = urllib.parse.parse_qs(query, keep_blank_values=True)
+            event["multiValueQueryStringParameters"] = multi
+            event["queryStringParameters"] = {name: values[-1] for name, values in multi.items()}
+        if caller_arn is not None:
+            event["requestContext"]["identity"]["userArn"] = caller_arn
+        response = self.handlers[route.function_name](event)
         return ApiAnswer(response["statusCode"], json.loads(response["body"], parse_float=Decimal))
 
     def _route(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
@@ -231,6 +243,7 @@ class LocalApi:
             "httpMethod": route.method,
             "headers": {"Content-Type": "application/json"} if body is not None else {},
             "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
             "pathParameters": parameters or None,
             "stageVariables": None,
             "requestContext": {

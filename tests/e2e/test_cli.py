@@ -38,8 +38,11 @@ class Cli:
         self.deployment, self.outputs_file = deployment, outputs_file
         self.invoked: list[tuple[str, dict[str, Any]]] = []
         self.requested: list[tuple[str, dict[str, str]]] = []
+        self.signed: list[tuple[str, str, bytes | None]] = []  # (method, url, body) of each signed request
         local = local_deployed_code(deployment, handler_log=io.StringIO())
-        self.code = DeployedCode(invoke=self._recorded(local.invoke), get=self._requested(local.get))
+        self.code = DeployedCode(
+            invoke=self._recorded(local.invoke), get=self._requested(local.get), signed=self._signed(local.signed)
+        )
         # As in the demo: no AWS_ setting of this shell, the emulator's instead.
         self.environment: dict[str, str | None] = {name: None for name in os.environ if name.startswith("AWS_")}
         self.environment |= emulator_settings(deployment.endpoint)
@@ -56,6 +59,14 @@ class Cli:
             return answer
 
         return recorded
+
+    def _signed(self, send: Any) -> Any:
+        def signed(method: str, url: str, data: bytes | None, headers: dict[str, str]) -> ApiAnswer:
+            self.signed.append((method, url, data))
+            answer: ApiAnswer = send(method, url, data, headers)
+            return answer
+
+        return signed
 
     def _requested(self, get: Any) -> Any:
         def requested(url: str, headers: dict[str, str]) -> ApiAnswer:

@@ -203,3 +203,41 @@ def test_a_payout_result_keeps_the_functions_answer_and_counts_the_invocations()
     text = rendered(formatting.render_payout_result, result)
     assert text.startswith("Payout payout-2026-11 completed")
     assert "invocations   2" in text
+
+
+def test_the_lifecycle_amounts_are_shown_when_the_api_has_them() -> None:
+    stats = {
+        "referralCode": "alice",
+        "referralCount": 4,
+        "totalRewards": Decimal("40"),
+        "pendingAmount": Decimal("20"),
+        "paidAmount": Decimal("10"),
+        "waitingAmount": Decimal("5"),
+        "flaggedAmount": Decimal("10"),
+        "payableAmount": Decimal("5"),
+        "reversedAmount": Decimal("10"),
+        "openClawbackAmount": Decimal("2.5"),
+    }
+    held = Referral("dave", 1796090400123, "2026-12-01T02:00:00.123Z", Decimal("5"), "payable", None, 1796695200000)
+    clawed = Referral("bob", 1796090400000, "2026-12-01T02:00:00.000Z", Decimal("10"), "clawed_back", "payout-2026-11")
+
+    document = formatting.referrer_json(stats, [held, clawed])
+    text = rendered(formatting.render_referrer, stats, [held, clawed])
+
+    assert {name: document[name] for name in ("waitingAmount", "reversedAmount", "openClawbackAmount")} == {
+        "waitingAmount": "5.00",
+        "reversedAmount": "10.00",
+        "openClawbackAmount": "2.50",
+    }
+    assert document["recentReferrals"][0]["payableAt"] == "2026-12-08T02:00:00.000Z"
+    assert "payableAt" not in document["recentReferrals"][1]
+    for line in ("waiting         5.00", "flagged         10.00", "reversed        10.00", "clawbacks open  2.50"):
+        assert line in text
+    assert "│ clawed_back │ payout-2026-11 │" in text
+
+
+def test_without_the_lifecycle_amounts_the_referrer_shows_the_three_of_before() -> None:
+    stats = {"referralCode": "alice", "referralCount": 0, "totalRewards": 0, "pendingAmount": 0, "paidAmount": 0}
+    text = rendered(formatting.render_referrer, stats, [])
+    assert "waiting" not in text
+    assert "clawbacks" not in text

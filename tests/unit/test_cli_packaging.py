@@ -44,16 +44,30 @@ def test_the_console_script_and_the_only_installed_package() -> None:
     assert callable(getattr(importlib.import_module(module), function))
 
 
-def test_the_commands_are_the_ones_that_work_today() -> None:
-    """review / approve / reverse / qualify need the admin routes of issue 16: not offered until they exist."""
+def test_the_commands_and_their_json_option() -> None:
     root = get_command(app)
     commands = {name: getattr(command, "commands", {}) for name, command in root.commands.items()}  # type: ignore[attr-defined]
-    assert set(commands) == {"status", "referrer", "payout", "events"}
+    assert set(commands) == {
+        "status",
+        "referrer",
+        "review",
+        "qualify",
+        "approve",
+        "reverse",
+        "backfill-email-keys",
+        "payout",
+        "events",
+    }
     assert set(commands["payout"]) == {"run", "show", "report"}
     assert set(commands["events"]) == {"redrive"}
     for path in (
         ["status"],
         ["referrer"],
+        ["review"],
+        ["qualify"],
+        ["approve"],
+        ["reverse"],
+        ["backfill-email-keys"],
         ["payout", "run"],
         ["payout", "show"],
         ["payout", "report"],

@@ -8,7 +8,7 @@ import pytest
 
 from referrals_cli.deployed_code import ApiAnswer
 from referrals_cli.errors import CliError
-from referrals_cli.referrers import checked_code, referrer_stats
+from referrals_cli.referrers import checked_code, recent_referrals, referrer_stats
 
 API = "https://abc.execute-api.eu-west-1.amazonaws.com/dev/"
 STATS = {
@@ -72,3 +72,60 @@ def test_only_a_valid_referral_code_is_sent(code: str) -> None:
 def test_a_valid_code_passes_unchanged() -> None:
     assert checked_code("Ref_a-1") == "Ref_a-1"
     assert checked_code("a" * 64) == "a" * 64
+
+
+class FakeIndex:
+    """referrer-index as DynamoDB pages it (the ledger's items share it: they have a referrer_id)."""
+
+    def __init__(self, pages: list[list[dict[str, Any]]]) -> None:
+        self.pages = pages
+
+    def query(self, **request: Any) -> dict[str, Any]:
+        assert request["IndexName"] == "referrer-index"
+        number = int(request.get("ExclusiveStartKey", {}).get("page", 0))
+        page: dict[str, Any] = {"Items": self.pages[number]}
+        if number + 1 < len(self.pages):
+            page["LastEvaluatedKey"] = {"page": str(number + 1)}
+        return page
+
+
+def item(user: str, timestamp: int, status: str, **more: dict[str, str]) -> dict[str, Any]:
+    return {
+        "user_id": {"S": user},
+        "referral_timestamp": {"N": str(timestamp)},
+        "signup_date": {"S": "2026-12-01T20:00:00.000Z"},
+        "reward_amount": {"N": "10"},
+        "status": {"S": status},
+        **more,
+    }
+
+
+def test_recent_referrals_leave_out_the_clawback_ledger_and_show_the_lifecycle_states() -> None:
+    index = FakeIndex(
+        [
+            [
+                item("bob", 1, "paid", payout_id={"S": "payout-2026-11"}, clawed_back_at={"N": "5"}),
+                item("bob#clawback", 1, "open"),  # the debt of bob's reversal
+                item("alice#carry", 1796090400000, "open"),  # what a payout could not net
+            ],
+            [
+                item("carol", 2, "flagged"),
+                item("dave", 3, "payable", payable_at={"N": "1796090400123"}),
+                item("erin", 4, "reversed"),
+                item("frank", 5, "waiting"),
+                item("gina", 6, "pending"),
+            ],
+        ]
+    )
+
+    referrals = recent_referrals(index, "referral-tracking-dev", "alice", 10)
+
+    assert [(r.user_id, r.status) for r in referrals] == [
+        ("gina", "pending"),
+        ("frank", "waiting"),
+        ("erin", "reversed"),
+        ("dave", "payable"),
+        ("carol", "flagged"),
+        ("bob", "clawed_back"),  # a paid reward reversed: it stays paid, and its clawback is in the ledger
+    ]
+    assert referrals[3].payable_at == 1796090400123
