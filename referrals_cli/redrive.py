@@ -18,8 +18,9 @@ published before (the rest of a batch in which one record failed): it goes out a
 same eventId, and consumers drop repeats by it.
 
 A stream keeps its records for 24 hours. Once they are gone the message stays and the line says
-EXPIRED: every referral item and every completed payout run is still in the tables, and the
-relay's messages (with the same eventIds) can be rebuilt from the current items.
+EXPIRED: every referral item, clawback and completed payout run is still in the tables, and the
+relay's messages (with the same eventIds) can be rebuilt from the current items: each lifecycle
+step leaves its time on the item (qualified_at, approved_at, reversed_at; a clawback item).
 """
 
 import json
@@ -41,7 +42,8 @@ GONE_ERRORS = {"TrimmedDataAccessException", "ResourceNotFoundException", "Expir
 EXPIRED_ADVICE = (
     "Records past the stream's 24-hour retention are gone. Every referral item and every completed payout "
     "run is still in the tables: rebuild the relay's messages for that time from the current items "
-    "(referral.rewarded from referral items, payout.completed from completed run records, the same eventIds), "
+    "(referral.rewarded and reward.* from the referral items' status and qualified_at, approved_at, reversed_at; "
+    "reward.clawed_back from #clawback items; payout.completed from completed run records; the same eventIds), "
     "then delete the message from the queue."
 )
 
