@@ -7,7 +7,8 @@ schedule and event source mappings (tools/referral_flow.py), prints what the eve
 to the reward topic and a summary, runs the operator's steps with the `referrals` CLI (status, the
 payout, its report, a referrer's statistics; then the reward lifecycle: a flagged signup reviewed
 and approved, a reward reversed before payment and one clawed back after it, the e-mail key
-backfill), destroys everything (tap-stack, then tap-account)
+backfill, and next month's payout netting the clawback, with this process's clock moved on by
+time-machine), destroys everything (tap-stack, then tap-account)
 and stops the emulator. The emulator is stopped and the temporary directory removed however it
 ends; any failure exits non-zero.
 
@@ -26,10 +27,13 @@ import time
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, redirect_stdout
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
+
+import time_machine
 
 if __package__ in (None, ""):
     # Run as `python tools/demo.py`: make the project importable, as `python -m tools.demo` would.
@@ -358,11 +362,28 @@ def _operate(deployment: LocalDeployment, month: str, log: TextIO, progress: Pro
         code = local_deployed_code(deployment, handler_log=log)
         for command in lifecycle:
             _run_operator_step(deployment, command, code, progress, refused=command == ["approve", refunded])
-    print(
-        "\n  alice's open clawback (referrer: clawbacks open) is netted by the payout of the next month that pays"
-        " her, with the approved reward; a payout pays only a month that has ended, so the demo stops here",
-        file=progress.out,
-    )
+    _next_month(deployment, log, progress)
+
+
+def _next_month(deployment: LocalDeployment, log: TextIO, progress: Progress) -> None:
+    """The payout of this month, as the schedule will run it at 02:00 UTC on the 1st of the next.
+
+    A payout pays only a month that has ended, so time-machine moves this process's clock (the
+    handlers and the CLI run here) to that moment. It pays the reward approved above, nets the
+    clawback of the reward reversed after payment, and never pays the one voided before it.
+    """
+    today = datetime.now(UTC)
+    month = f"{today.year:04d}-{today.month:02d}"
+    moment = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, 2, tzinfo=UTC)
+    commands = [["payout", "run", "--month", month], ["payout", "report", "--month", month], ["referrer", "alice"]]
+    with (
+        progress.phase("netting", f"the payout of {month}, this process's clock at {moment:%Y-%m-%d %H:%M} UTC"),
+        cli_environment(deployment.endpoint),
+        time_machine.travel(moment, tick=True),
+    ):
+        code = local_deployed_code(deployment, handler_log=log)
+        for command in commands:
+            _run_operator_step(deployment, command, code, progress)
 
 
 def _run_operator_step(
