@@ -16,6 +16,7 @@ from referrals.signup import (
     AlreadySignedUp,
     CommitOutcome,
     CountChanged,
+    EmailTaken,
     Enrolled,
     NoTicket,
     Profile,
@@ -80,6 +81,7 @@ class MemoryStore:
     queues: dict[str, Queue] = field(default_factory=dict)
     served: dict[str, tuple[int, int]] = field(default_factory=dict)  # ticket and time of the latest commit
     referrals: dict[tuple[str, int], Referral] = field(default_factory=dict)
+    email_keys: dict[str, str] = field(default_factory=dict)  # e-mail key -> its owner
     commits: int = 0
     commit_ms: int = 0  # how long a commit takes
     before_commit: Callable[[], CommitOutcome | None] = lambda: None
@@ -88,11 +90,15 @@ class MemoryStore:
     def get_profile(self, user_id: str) -> Profile | None:
         return self.profiles.get(user_id)
 
-    def create_profile(self, user_id: str, email: str | None) -> Profile | None:
+    def create_profile(self, user_id: str, email: str | None, email_key: str | None) -> Profile | EmailTaken | None:
         if user_id in self.profiles:
             return self.profiles[user_id]
+        if email_key in self.email_keys:
+            return EmailTaken(self.email_keys[email_key])
         self.profiles[user_id] = Profile(user_id, 0)
         self.queues[user_id] = Queue()
+        if email_key is not None:
+            self.email_keys[email_key] = user_id
         return None
 
     def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
@@ -141,6 +147,8 @@ class MemoryStore:
             return forced
         if referral.user_id in self.profiles:
             return UserExists(self.profiles[referral.user_id])
+        if referral.email_key in self.email_keys:
+            return EmailTaken(self.email_keys[referral.email_key])
         referrer = self.profiles.get(referral.referrer_id)
         if referrer is None:
             return CommitOutcome.REFERRER_MISSING
@@ -151,6 +159,8 @@ class MemoryStore:
         )
         self.queues[referral.user_id] = Queue()
         self.referrals[(referral.user_id, referral.timestamp_ms)] = referral
+        if referral.email_key is not None:
+            self.email_keys[referral.email_key] = referral.user_id
         self.profiles[referral.referrer_id] = replace(
             referrer,
             referral_count=(expected_count or 0) + 1,
