@@ -235,6 +235,9 @@ class Signups:
         return Enrolled(request.user_id, is_retry=True)
 
     def _refer(self, request: SignupRequest, code: str) -> SignupOutcome:
+        # Before the ticket: a container's first e-mail asks KMS for the secret, which must not
+        # delay the commit the ticket schedules (and a refusal then leaves not even a ticket).
+        email_key = self._email_key_of(request)
         now = self.now()
         now_ms = int(now.timestamp() * 1000)
         ticket = self.store.take_ticket(code, now_ms)
@@ -251,18 +254,17 @@ class Signups:
             outcome: SignupOutcome = TooBusy(attempts=0)  # more signups than the counter can commit
         else:
             signals = {ReviewSignal.REFERRAL_BURST} if burst else set()
-            outcome = self._commit_in_turn(request, now, place, signals)
+            outcome = self._commit_in_turn(request, now, place, signals, email_key)
         if not isinstance(outcome, Rewarded) or outcome.is_retry:
             self.store.give_back_ticket(code)  # this ticket will never commit: later ones plan without it
         return outcome
 
     def _commit_in_turn(
-        self, request: SignupRequest, now: datetime, place: _Place, signals: set[ReviewSignal]
+        self, request: SignupRequest, now: datetime, place: _Place, signals: set[ReviewSignal], email_key: str | None
     ) -> SignupOutcome:
         code, ticket = place.code, place.ticket
         turn = Turn.first(ticket, place.planned, place.taken_at_ms)
         anchor = Anchor(ticket.number, place.planned.start_ms) if records_anchor(ticket, place.planned) else None
-        email_key = self._email_key_of(request)
         at_once = False  # the attempt before found only the e-mail key taken: still this signup's turn
         for _ in range(MAX_ATTEMPTS):
             wait = 0.0 if at_once else turn.wait_seconds(self._now_ms())
