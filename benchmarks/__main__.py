@@ -10,12 +10,19 @@ status: 0, or 1 when it crashes or a count that is the same on every run misses 
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from dataclasses import dataclass
 
 from benchmarks.paths import IMPORT_PATHS, PROJECT_ROOT
 
 sys.path[:0] = [path for path in IMPORT_PATHS if path not in sys.path]  # the handlers import `referrals`
+
+from tests.lambdas.fake_aws import KEY_ARN_AT_IMPORT  # noqa: E402 - needs the project root on sys.path
+
+# The reward handler refuses a cold start without its e-mail key's ARN, which the stack always
+# gives it; emulated_aws.py points it at the emulated key.
+os.environ.setdefault("REVIEW_EMAIL_KEY_ARN", KEY_ARN_AT_IMPORT)
 
 from benchmarks import report  # noqa: E402 - needs the Lambda zip root on sys.path
 from benchmarks.cold_start import measure_cold_starts  # noqa: E402

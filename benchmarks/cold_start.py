@@ -31,6 +31,8 @@ FUNCTION_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "bench",
     "REFERRAL_TABLE_NAME": "referral-tracking-bench",
     "SNS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:reward-notifications-bench",
+    # Checked at import (the shared-e-mail signal is on by default); KMS is first called at a signup.
+    "REVIEW_EMAIL_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/bench",
 }
 TIMED_IMPORT = "import time; s = time.perf_counter(); import {module}; print(time.perf_counter() - s)"
 

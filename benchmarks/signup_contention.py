@@ -119,7 +119,7 @@ def run_trial(workload: Workload, timing: Timing, tiers: Tiers) -> ModelTrial:
     with emulated_aws() as aws, item_level_rollback(), _simulated(timing, aws.referral_table) as (clock, model):
         store = DynamoReferralStore(aws.referral_table, pause=clock.sleep)
         signups = Signups(store, tiers, now=lambda: EPOCH + timedelta(seconds=clock.now), pause=clock.sleep)
-        store.create_profile(REFERRER, None)
+        store.create_profile(REFERRER, None, None)
         model.calls.clear()
 
         def sign_up(user_id: str) -> tuple[object, float]:

@@ -1,5 +1,9 @@
 """Section 3: AWS calls per successful signup, alone and with 20 signups for one referrer at once.
 
+Every signup gives an e-mail address, so its commit claims the referee's e-mail key (the
+shared-e-mail review signal, on by default); the referrer's enrolment, with an address too, is
+the container's first e-mail and derives the e-mail key secret (its one KMS call).
+
 The reward function's calls only: the notification is the stream relay's work, on its own
 function, after the commit (no call on the signup's path).
 
@@ -70,9 +74,9 @@ def measure_signups(trials: int, concurrent: int) -> SignupFigures:
 
 def _happy_path() -> list[str]:
     with emulated_aws():
-        sign_up(REFERRER)
+        sign_up(REFERRER, email=f"{REFERRER}@example.com")
         with recorded_calls() as log:
-            status, _ = sign_up("new-user", REFERRER)
+            status, _ = sign_up("new-user", REFERRER, "new-user@example.com")
     if status != OK:
         raise RuntimeError(f"happy-path signup answered {status}")
     return log.calls
@@ -81,9 +85,10 @@ def _happy_path() -> list[str]:
 def _contended(concurrent: int) -> ContendedTrial:
     commit_ms: list[float] = []
     with emulated_aws(), _one_request_at_a_time(commit_ms):
-        sign_up(REFERRER)
+        sign_up(REFERRER, email=f"{REFERRER}@example.com")
         with recorded_calls() as log, ThreadPoolExecutor(concurrent) as pool:
-            statuses = [status for status, _ in pool.map(lambda n: sign_up(f"user-{n}", REFERRER), range(concurrent))]
+            answers = pool.map(lambda n: sign_up(f"user-{n}", REFERRER, f"user-{n}@example.com"), range(concurrent))
+            statuses = [status for status, _ in answers]
     if set(statuses) - {OK, BUSY}:
         raise RuntimeError(f"unexpected answers under contention: {sorted(set(statuses))}")
     return ContendedTrial(

@@ -15,6 +15,10 @@ matters). It holds the queue's `signup_tickets`, its `planned_count`, the arriva
 tickets and the schedule's anchor. The profile keeps the counters, and each commit records on it
 its ticket and when it was sent (`served_ticket`, `served_at`), which a refused commit hands back
 with the count: where the schedule really is.
+
+A user's e-mail key sits at (`<key>#email`, 0) with only its `owner` (docs/lifecycle-design.md#e-mail-keys):
+the enrolment and the signup transactions put it on condition that it does not exist, and a
+refusal hands back its owner (ALL_OLD), so finding an address shared costs no read either.
 """
 
 import itertools
@@ -30,14 +34,27 @@ from botocore.exceptions import ClientError
 from referrals import contract as c
 from referrals import exact_json
 from referrals.aws_clients import client
+from referrals.lifecycle import RewardState
 from referrals.referrer_amounts import ReferrerItem
-from referrals.signup import CommitOutcome, CountChanged, NoTicket, Profile, Referral, UserExists
+from referrals.review_signals import ReviewSignal
+from referrals.signup import CommitOutcome, CountChanged, EmailTaken, NoTicket, Profile, Referral, UserExists
 from referrals.signup_queue import RECENT_TICKETS, SLOT_MS, Anchor, Earlier, QueueState, Ticket
+from referrals.signup_reward import SignupReward
 
-# Positions in the signup transaction; CancellationReasons come back in the same order.
-NEW_PROFILE, NEW_QUEUE, REFERRAL_ITEM, REFERRER_COUNTER = range(4)
-TRANSACTION_ITEMS = 4
+# Positions in the signup transaction; CancellationReasons come back in the same order. The
+# e-mail key comes last, and only when the signup claims one.
+NEW_PROFILE, NEW_QUEUE, REFERRAL_ITEM, REFERRER_COUNTER, REFEREE_EMAIL_KEY = range(5)
+# Positions in the enrolment transaction.
+ENROLLED_PROFILE, ENROLLED_QUEUE, ENROLLED_EMAIL_KEY = range(3)
 ALL_OLD = "ALL_OLD"
+# The e-mail key item (the names only this module and the tests use).
+EMAIL_KEY_SUFFIX = "#email"
+OWNER = "owner"
+_STATUSES = {
+    RewardState.WAITING: c.STATUS_WAITING,
+    RewardState.FLAGGED: c.STATUS_FLAGGED,
+    RewardState.PAYABLE: c.STATUS_PAYABLE,
+}
 # DynamoDB refuses a write to an item that a transaction is committing (TransactionConflict-
 # Exception), and botocore does not retry that. No transaction names a queue item, so a ticket
 # should never meet one; if it does, it is retried a few times, a few ms apart.
@@ -71,21 +88,25 @@ class DynamoReferralStore:
         item = self._get(user_id, c.PROFILE_TIMESTAMP)
         return None if item is None else _profile(item)
 
-    def create_profile(self, user_id: str, email: str | None) -> Profile | None:
+    def create_profile(self, user_id: str, email: str | None, email_key: str | None) -> Profile | EmailTaken | None:
+        # The profile, and its queue so that the user can share their code at once (a queue
+        # without its profile is never left behind, so none is there), and the e-mail key: one
+        # transaction, in the order of ENROLLED_PROFILE, ENROLLED_QUEUE, ENROLLED_EMAIL_KEY.
+        items = [
+            self._put_new(_profile_item(user_id, email)),
+            {"Put": {"TableName": self.table_name, "Item": _queue_item(user_id)}},
+        ]
+        if email_key is not None:
+            items.append(self._put_new(_email_key_item(email_key, user_id)))
         try:
-            client("dynamodb").put_item(
-                TableName=self.table_name,
-                Item=_profile_item(user_id, email),
-                ConditionExpression=f"attribute_not_exists({c.USER_ID})",
-                ReturnValuesOnConditionCheckFailure=ALL_OLD,
-            )
+            self._transact(items)
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
-            return _profile(error.response["Item"])
-        # The user can share their code at once: their queue is ready for the first referral.
-        # (Had this call not happened, that referral would open the queue itself.)
-        client("dynamodb").put_item(TableName=self.table_name, Item=_queue_item(user_id))
+            reasons = _cancellation_reasons(error, len(items))
+            if _failed(reasons, ENROLLED_PROFILE):
+                return _profile(reasons[ENROLLED_PROFILE]["Item"])
+            if _failed(reasons, ENROLLED_EMAIL_KEY):
+                return EmailTaken(reasons[ENROLLED_EMAIL_KEY]["Item"][OWNER]["S"])
+            raise
         return None
 
     def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
@@ -192,19 +213,32 @@ class DynamoReferralStore:
 
     def commit_referral(
         self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int
-    ) -> CommitOutcome | UserExists | CountChanged:
+    ) -> CommitOutcome | UserExists | CountChanged | EmailTaken:
+        items = self._signup_transaction(referral, expected_count, ticket, sent_at_ms)
         try:
-            client("dynamodb").transact_write_items(
-                TransactItems=self._signup_transaction(referral, expected_count, ticket, sent_at_ms),
-                # Makes botocore's own retry of a commit whose answer was lost succeed, instead
-                # of failing on the conditions it had already satisfied.
-                ClientRequestToken=str(uuid.uuid4()),
-            )
+            self._transact(items)
         except ClientError as error:
-            if _code(error) != "TransactionCanceledException":
-                raise
-            return _cancellation(error)
+            return _cancellation(error, len(items))
         return CommitOutcome.COMMITTED
+
+    def _transact(self, items: list[dict]) -> None:
+        client("dynamodb").transact_write_items(
+            TransactItems=items,
+            # Makes botocore's own retry of a commit whose answer was lost succeed, instead of
+            # failing on the conditions it had already satisfied.
+            ClientRequestToken=str(uuid.uuid4()),
+        )
+
+    def _put_new(self, item: dict) -> dict:
+        """A transaction's Put of an item that must not exist yet; a refusal hands back the one that does."""
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": item,
+                "ConditionExpression": f"attribute_not_exists({c.USER_ID})",
+                "ReturnValuesOnConditionCheckFailure": ALL_OLD,
+            }
+        }
 
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None:
         item = self._get(user_id, timestamp_ms)
@@ -246,16 +280,9 @@ class DynamoReferralStore:
             c.REFERRED_BY: {"S": referral.referrer_id},
             c.REFERRED_AT: _number(referral.timestamp_ms),
         }
-        # In the order of NEW_PROFILE, NEW_QUEUE, REFERRAL_ITEM, REFERRER_COUNTER.
-        return [
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": new_profile,
-                    "ConditionExpression": not_exists,
-                    "ReturnValuesOnConditionCheckFailure": ALL_OLD,
-                }
-            },
+        # In the order of NEW_PROFILE, NEW_QUEUE, REFERRAL_ITEM, REFERRER_COUNTER, REFEREE_EMAIL_KEY.
+        items = [
+            self._put_new(new_profile),
             # The new user can refer others at once. No condition: a queue without its profile
             # is never left behind (the profile is written first everywhere), so none is there.
             {"Put": {"TableName": self.table_name, "Item": _queue_item(referral.user_id)}},
@@ -268,6 +295,9 @@ class DynamoReferralStore:
             },
             {"Update": self._counter_update(referral, expected_count, ticket, sent_at_ms)},
         ]
+        if referral.email_key is not None:
+            items.append(self._put_new(_email_key_item(referral.email_key, referral.user_id)))
+        return items
 
     def _counter_update(self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int) -> dict:
         values = {
@@ -299,19 +329,31 @@ class DynamoReferralStore:
         }
 
 
-def _cancellation(error: ClientError) -> CommitOutcome | UserExists | CountChanged:
-    reasons = error.response.get("CancellationReasons") or []
-    codes = [reason.get("Code") for reason in reasons]
-    if len(reasons) != TRANSACTION_ITEMS:
-        raise error
-    if codes[NEW_PROFILE] == "ConditionalCheckFailed":
+def _cancellation(error: ClientError, items: int) -> CommitOutcome | UserExists | CountChanged | EmailTaken:
+    reasons = _cancellation_reasons(error, items)
+    # The profile first: an identical retry finds its own e-mail key taken too, and is answered as one.
+    if _failed(reasons, NEW_PROFILE):
         return UserExists(_profile(reasons[NEW_PROFILE]["Item"]))
-    if codes[REFERRER_COUNTER] == "ConditionalCheckFailed":
+    if _failed(reasons, REFEREE_EMAIL_KEY):
+        return EmailTaken(reasons[REFEREE_EMAIL_KEY]["Item"][OWNER]["S"])
+    if _failed(reasons, REFERRER_COUNTER):
         referrer = reasons[REFERRER_COUNTER].get("Item")
         return CommitOutcome.REFERRER_MISSING if referrer is None else CountChanged(_queue_state(referrer))
-    if "TransactionConflict" in codes:
+    if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
         return CommitOutcome.CONFLICT
     raise error  # e.g. the referral item existing without its profile: not a state we create
+
+
+def _cancellation_reasons(error: ClientError, items: int) -> list[dict]:
+    """Why a transaction of `items` items was cancelled, item by item; any other error is raised."""
+    reasons = error.response.get("CancellationReasons") or []
+    if _code(error) != "TransactionCanceledException" or len(reasons) != items:
+        raise error
+    return reasons
+
+
+def _failed(reasons: list[dict], position: int) -> bool:
+    return position < len(reasons) and reasons[position].get("Code") == "ConditionalCheckFailed"
 
 
 def _code(error: ClientError) -> str:
@@ -335,18 +377,32 @@ def _profile_item(user_id: str, email: str | None) -> dict:
 
 
 def _referral_item(referral: Referral) -> dict:
+    reward = referral.reward
     item = _key(referral.user_id, referral.timestamp_ms) | {
         c.REFERRER_ID: {"S": referral.referrer_id},
         c.SIGNUP_DATE: {"S": referral.signup_date},
         c.REWARD_AMOUNT: _number(referral.reward_amount),
         c.REFERRAL_NUMBER: _number(referral.referral_number),
-        c.STATUS: {"S": c.STATUS_PENDING},
-        # Puts the reward into the sparse pending-rewards index the payout reads.
-        c.PENDING_KEY: {"S": c.PENDING_KEY_VALUE},
+        c.STATUS: {"S": _STATUSES[reward.state]},
     }
+    if reward.qualified_at_ms is not None:
+        item[c.QUALIFIED_AT] = _number(reward.qualified_at_ms)
+    if reward.state is RewardState.PAYABLE and reward.payable_at_ms is not None:
+        # Puts the reward into the sparse payable-rewards index the payout reads.
+        item[c.PAYABLE_KEY] = {"S": c.PAYABLE_KEY_VALUE}
+        item[c.PAYABLE_AT] = _number(reward.payable_at_ms)
+    if reward.state is RewardState.FLAGGED:
+        # ... or into the review queue's.
+        item[c.FLAGGED_KEY] = {"S": c.FLAGGED_KEY_VALUE}
+        item[c.REVIEW_SIGNALS] = {"SS": sorted(reward.signals)}
     if referral.email is not None:
         item[c.EMAIL] = {"S": referral.email}
     return item
+
+
+def _email_key_item(email_key: str, owner: str) -> dict:
+    # Only the key and its owner: no address, no referrer, so no index and no message sees it.
+    return _key(f"{email_key}{EMAIL_KEY_SUFFIX}", c.PROFILE_TIMESTAMP) | {OWNER: {"S": owner}}
 
 
 def _count(item: dict) -> int | None:
@@ -401,14 +457,16 @@ def _profile(item: dict) -> Profile:
 
 
 def _referral(item: dict) -> Referral:
+    timestamp_ms = int(item[c.REFERRAL_TIMESTAMP]["N"])
     return Referral(
         user_id=item[c.USER_ID]["S"],
         referrer_id=item[c.REFERRER_ID]["S"],
-        timestamp_ms=int(item[c.REFERRAL_TIMESTAMP]["N"]),
+        timestamp_ms=timestamp_ms,
         email=item[c.EMAIL]["S"] if c.EMAIL in item else None,
         signup_date=item[c.SIGNUP_DATE]["S"],
         reward_amount=Decimal(item[c.REWARD_AMOUNT]["N"]),
         referral_number=int(item[c.REFERRAL_NUMBER]["N"]),
+        reward=_signup_reward(item, timestamp_ms),
     )
 
 
@@ -419,3 +477,11 @@ def _referrer_item(item: dict) -> ReferrerItem:
         reward_amount=Decimal(item[c.REWARD_AMOUNT]["N"]) if c.REWARD_AMOUNT in item else Decimal(0),
         payable_at=_integer(item, c.PAYABLE_AT),
     )
+def _signup_reward(item: dict, timestamp_ms: int) -> SignupReward:
+    """The reward as it is stored now (it may have moved on since the signup wrote it)."""
+    status = item[c.STATUS]["S"]
+    if status == c.STATUS_PENDING:  # from before the lifecycle: qualified at signup, no hold
+        return SignupReward(RewardState.PAYABLE, timestamp_ms, timestamp_ms)
+    signals = frozenset(ReviewSignal(signal) for signal in item.get(c.REVIEW_SIGNALS, {}).get("SS", []))
+    # The stored statuses are the states' names (a clawed-back item stays `paid`).
+    return SignupReward(RewardState(status), _integer(item, c.QUALIFIED_AT), _integer(item, c.PAYABLE_AT), signals)

@@ -9,18 +9,23 @@ relay publishes (outbox_events.py), so nothing here sends anything.
 signup_queue.py decides when to commit and on which count, so that simultaneous signups for one
 referrer take turns instead of refusing each other; this module keeps the queue's plan honest
 (a signup that gives up its ticket says so, and one that finds the plan wrong corrects it).
+The reward is written in the state signup_reward.py decides: the review signals cost an honest
+signup no call (the burst reads the ticket's answer; the referee's e-mail key is one more item in
+the commit, and only a key that someone else owns costs a second commit, flagged).
 """
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Protocol
 
+from referrals.lifecycle_settings import LifecycleSettings
 from referrals.money import cents
 from referrals.referrer_amounts import ReferrerAmounts, ReferrerItem, referrer_amounts
+from referrals.review_signals import ReviewSignal, is_referral_burst, shared_email_signal
 from referrals.signup_queue import (
     MAX_QUEUE_WAIT_MS,
     TICKET_MS,
@@ -33,6 +38,7 @@ from referrals.signup_queue import (
     retuned_slot,
     schedule,
 )
+from referrals.signup_reward import SignupReward, signup_reward
 from referrals.tiers import Tiers
 from referrals.validation import SignupRequest
 
@@ -60,6 +66,8 @@ class Referral:
     signup_date: str
     reward_amount: Decimal
     referral_number: int  # the referrer's count after this referral
+    reward: SignupReward  # the state the reward is written in
+    email_key: str | None = None  # the referee's e-mail key the commit claims (None: claims none)
 
 
 # What a commit attempt can come back with besides success.
@@ -71,6 +79,11 @@ class UserExists:
 @dataclass(frozen=True)
 class CountChanged:
     referrer: QueueState  # the referrer's count and queue now (from the failed condition)
+
+
+@dataclass(frozen=True)
+class EmailTaken:
+    owner: str  # the user whose e-mail key it already is (from the failed condition)
 
 
 class CommitOutcome(Enum):
@@ -108,15 +121,17 @@ class ReferralStore(Protocol):
         """Commits take about `new_slot_ms` now; `slot_ms` is the slot this signup planned with."""
         ...
 
-    def create_profile(self, user_id: str, email: str | None) -> Profile | None:
-        """Create the profile unless it exists; returns the existing profile if it did."""
+    def create_profile(self, user_id: str, email: str | None, email_key: str | None) -> Profile | EmailTaken | None:
+        """Create the profile (and its queue, and claim `email_key` if given) unless it exists;
+        returns the existing profile if it did, or who owns the key (then nothing is written)."""
         ...
 
     def commit_referral(
         self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int
-    ) -> CommitOutcome | UserExists | CountChanged:
-        """Commit the referral if the referrer's count is `expected_count`, recording the ticket
-        and when the commit was sent (`sent_at_ms`) for the signups behind it."""
+    ) -> CommitOutcome | UserExists | CountChanged | EmailTaken:
+        """Commit the referral if the referrer's count is `expected_count` (and its e-mail key is
+        nobody's yet, when it claims one), recording the ticket and when the commit was sent
+        (`sent_at_ms`) for the signups behind it."""
         ...
 
     def get_referral(self, user_id: str, timestamp_ms: int) -> Referral | None: ...
@@ -193,6 +208,10 @@ def _sleep(seconds: float) -> None:
 class Signups:
     store: ReferralStore
     tiers: Tiers
+    settings: LifecycleSettings = field(default_factory=LifecycleSettings)
+    # The key of an e-mail address (review_signals.email_key under the deployment's secret); None:
+    # the shared-e-mail signal is off, and no signup claims a key.
+    email_key: Callable[[str], str] | None = None
     now: Callable[[], datetime] = _utc_now
     pause: Callable[[float], None] = _sleep
 
@@ -202,7 +221,12 @@ class Signups:
         return self._refer(request, request.referral_code)
 
     def _enrol(self, request: SignupRequest) -> SignupOutcome:
-        existing = self.store.create_profile(request.user_id, request.email)
+        existing = self.store.create_profile(request.user_id, request.email, self._email_key_of(request))
+        if isinstance(existing, EmailTaken):
+            # The key stays its owner's: a later referee with this address is flagged as theirs.
+            existing = self.store.create_profile(request.user_id, request.email, None)
+            if isinstance(existing, EmailTaken):
+                raise AssertionError("a profile created without an e-mail key cannot find the key taken")
         # Enrolling twice is an identical retry; enrolling after a referral signup is not.
         if existing is None:
             return Enrolled(request.user_id)
@@ -211,6 +235,9 @@ class Signups:
         return Enrolled(request.user_id, is_retry=True)
 
     def _refer(self, request: SignupRequest, code: str) -> SignupOutcome:
+        # Before the ticket: a container's first e-mail asks KMS for the secret, which must not
+        # delay the commit the ticket schedules (and a refusal then leaves not even a ticket).
+        email_key = self._email_key_of(request)
         now = self.now()
         now_ms = int(now.timestamp() * 1000)
         ticket = self.store.take_ticket(code, now_ms)
@@ -220,20 +247,28 @@ class Signups:
             case NoTicket.BUSY:
                 return TooBusy(attempts=0)
         place = _Place(code, ticket, now_ms, schedule(ticket, now_ms))
+        # The arrivals the ticket's answer holds anyway: the burst signal costs no call.
+        earlier = (e.arrival_ms for e in ticket.earlier)
+        burst = is_referral_burst(now_ms, earlier, self.settings.burst_per_hour)
         if place.planned.start_ms - now_ms - TICKET_MS > MAX_QUEUE_WAIT_MS:
             outcome: SignupOutcome = TooBusy(attempts=0)  # more signups than the counter can commit
         else:
-            outcome = self._commit_in_turn(request, now, place)
+            signals = {ReviewSignal.REFERRAL_BURST} if burst else set()
+            outcome = self._commit_in_turn(request, now, place, signals, email_key)
         if not isinstance(outcome, Rewarded) or outcome.is_retry:
             self.store.give_back_ticket(code)  # this ticket will never commit: later ones plan without it
         return outcome
 
-    def _commit_in_turn(self, request: SignupRequest, now: datetime, place: _Place) -> SignupOutcome:
+    def _commit_in_turn(
+        self, request: SignupRequest, now: datetime, place: _Place, signals: set[ReviewSignal], email_key: str | None
+    ) -> SignupOutcome:
         code, ticket = place.code, place.ticket
         turn = Turn.first(ticket, place.planned, place.taken_at_ms)
         anchor = Anchor(ticket.number, place.planned.start_ms) if records_anchor(ticket, place.planned) else None
+        at_once = False  # the attempt before found only the e-mail key taken: still this signup's turn
         for _ in range(MAX_ATTEMPTS):
-            wait = turn.wait_seconds(self._now_ms())
+            wait = 0.0 if at_once else turn.wait_seconds(self._now_ms())
+            at_once = False
             if anchor is not None and wait >= TICKET_MS / 1000:
                 self.store.record_anchor(code, anchor)  # while this signup waits its turn anyway
                 anchor = None
@@ -241,7 +276,7 @@ class Signups:
             if wait:
                 self.pause(wait)
             count = turn.expected_count
-            referral = self._referral(request, code, now, (count or 0) + 1)
+            referral = self._referral(request, code, now, (count or 0) + 1, signals=signals, email_key=email_key)
             sent_ms = self._now_ms()
             result = self.store.commit_referral(referral, expected_count=count, ticket=turn.ticket, sent_at_ms=sent_ms)
             commit_ms = self._now_ms() - sent_ms
@@ -255,6 +290,12 @@ class Signups:
                     return Rewarded(referral, is_retry=False)
                 case UserExists(profile):
                     return self._existing_signup(profile, code)
+                case EmailTaken(owner):
+                    # Nothing was written. The key stays its owner's; the referral commits again
+                    # at once, on the same count, flagged for whose address it is.
+                    shared = shared_email_signal(owner, request.user_id, code)
+                    signals |= set() if shared is None else {shared}
+                    email_key, at_once = None, True
                 case CountChanged(fresh):
                     # The failed condition handed back the current count, and which ticket
                     # committed last and when: no re-read needed to find this ticket's turn.
@@ -280,16 +321,33 @@ class Signups:
     def _now_ms(self) -> int:
         return int(self.now().timestamp() * 1000)
 
-    def _referral(self, request: SignupRequest, code: str, now: datetime, number: int) -> Referral:
+    def _referral(
+        self,
+        request: SignupRequest,
+        code: str,
+        now: datetime,
+        number: int,
+        *,
+        signals: set[ReviewSignal],
+        email_key: str | None,
+    ) -> Referral:
+        timestamp_ms = int(now.timestamp() * 1000)
         return Referral(
             user_id=request.user_id,
             referrer_id=code,
-            timestamp_ms=int(now.timestamp() * 1000),
+            timestamp_ms=timestamp_ms,
             email=request.email,
             signup_date=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             reward_amount=self.tiers.reward_for(number),
             referral_number=number,
+            reward=signup_reward(self.settings, timestamp_ms, signals),
+            email_key=email_key,
         )
+
+    def _email_key_of(self, request: SignupRequest) -> str | None:
+        if self.email_key is None or request.email is None:
+            return None
+        return self.email_key(request.email)
 
     def _existing_signup(self, profile: Profile, code: str) -> SignupOutcome:
         if profile.referred_by != code or profile.referred_at is None:

@@ -1,9 +1,11 @@
 """API Gateway (REST proxy) entry point: POST /signup and GET /referrers/{code}.
 
 Thin on purpose: parse the request, make one call into referrals.signup, shape the response.
-Module import is the cold path, so it holds only the tier table (parsed here so a bad
-REWARD_TIERS fails the function at once) and the Powertools Logger and Metrics; AWS clients are
-created on first use (referrals.aws_clients).
+Module import is the cold path, so it holds only the tier table and the lifecycle settings
+(parsed here so a bad REWARD_TIERS or REWARD_*/REVIEW_* setting, or a shared-e-mail signal without
+its REVIEW_EMAIL_KEY_ARN, fails the function at once) and the Powertools Logger and Metrics; AWS
+clients are created on first use (referrals.aws_clients), and so is the e-mail key secret (one
+KMS call per container, at its first signup with an e-mail).
 """
 
 import os
@@ -16,7 +18,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from referrals import exact_json
+from referrals.email_key_secret import email_key_arn, email_key_secret
+from referrals.lifecycle import RewardState
+from referrals.lifecycle_settings import parse_lifecycle_settings
 from referrals.referral_store import DynamoReferralStore
+from referrals.review_signals import email_key
 from referrals.signup import (
     AlreadySignedUp,
     Enrolled,
@@ -37,6 +43,8 @@ METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ReferralProg
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 TIERS = parse_tiers(os.environ.get(TIERS_ENV_VAR))
+LIFECYCLE = parse_lifecycle_settings(os.environ)
+email_key_arn(LIFECYCLE, os.environ)  # raises at cold start when the signal is on without its key
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 
@@ -102,6 +110,10 @@ def _signup_response(outcome: SignupOutcome) -> Response:
 def _rewarded(outcome: Rewarded) -> Response:
     referral = outcome.referral
     if not outcome.is_retry:
+        if referral.reward.state is RewardState.FLAGGED:
+            # Ids and signals only: no address (the review queue lists the same).
+            signals = sorted(referral.reward.signals)
+            logger.info("reward flagged for review", extra={"user_id": referral.user_id, "signals": signals})
         metrics.add_metric(name="Signups", unit=MetricUnit.Count, value=1)
         # A metric, not money: CloudWatch stores doubles, the exact amount is in the table.
         metrics.add_metric(name="RewardAmount", unit=MetricUnit.NoUnit, value=float(referral.reward_amount))
@@ -140,7 +152,10 @@ def _stats(event: dict) -> Response:
 def _signups() -> Signups:
     # Read per invocation (a few dict lookups) so the function follows its environment exactly.
     store = DynamoReferralStore(os.environ["REFERRAL_TABLE_NAME"])
-    return Signups(store, TIERS)
+    key_arn = email_key_arn(LIFECYCLE, os.environ)
+    if key_arn is None:
+        return Signups(store, TIERS, LIFECYCLE)
+    return Signups(store, TIERS, LIFECYCLE, email_key=lambda address: email_key(address, email_key_secret(key_arn)))
 
 
 def _rejected(reason: str, status: int, message: str, headers: dict[str, str] | None = None) -> Response:

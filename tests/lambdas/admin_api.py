@@ -1,5 +1,5 @@
 """Helpers for the admin handler's tests: API Gateway events, calls, and rewards seeded in each
-lifecycle position (the signup writes only today's `pending` items until it decides states)."""
+lifecycle position (a signup writes a payable reward, rewritten here into the position wanted)."""
 
 import base64
 import json
@@ -80,7 +80,7 @@ def seed(aws: FakeAws, position: str, user_id: str = "bob", referrer_id: str = "
     timestamp = int(referral_of(aws, user_id)[c.REFERRAL_TIMESTAMP])
     flagged = {c.STATUS: c.STATUS_FLAGGED, c.FLAGGED_KEY: c.FLAGGED_KEY_VALUE, c.REVIEW_SIGNALS: {"email_of_referrer"}}
     changes: dict[str, dict] = {
-        "legacy_pending": {},
+        "legacy_pending": {c.STATUS: c.STATUS_PENDING, c.PENDING_KEY: c.PENDING_KEY_VALUE},
         "waiting": {c.STATUS: c.STATUS_WAITING},
         "flagged": flagged,
         "flagged_qualified": flagged | {c.QUALIFIED_AT: timestamp},
@@ -93,8 +93,11 @@ def seed(aws: FakeAws, position: str, user_id: str = "bob", referrer_id: str = "
         # As the payout's claim leaves it.
         "paid": {c.STATUS: c.STATUS_PAID, c.PAYOUT_ID: PAYOUT_ID, "paid_at": timestamp + 1},
     }
-    if changes[position]:
-        rewrite(aws, user_id, timestamp, changes[position], remove=(c.PENDING_KEY,))
+    if position != "payable":
+        # Whatever the signup wrote that the position does not have goes.
+        written = (c.PENDING_KEY, c.QUALIFIED_AT, c.PAYABLE_KEY, c.PAYABLE_AT, c.FLAGGED_KEY, c.REVIEW_SIGNALS)
+        remove = tuple(name for name in written if name not in changes[position])
+        rewrite(aws, user_id, timestamp, changes[position], remove=remove)
     return referral_of(aws, user_id)
 
 

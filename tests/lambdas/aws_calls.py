@@ -19,7 +19,7 @@ from typing import Any
 
 from referrals import aws_clients
 
-SERVICES = ("dynamodb", "s3", "sns")
+SERVICES = ("dynamodb", "kms", "s3", "sns")
 LAMBDAS_DIR = str(Path(__file__).resolve().parents[2] / "lambdas")
 # Function environment variable -> the stack's logical name of the resource it names.
 RESOURCE_VARIABLES = {
@@ -27,6 +27,7 @@ RESOURCE_VARIABLES = {
     "IDEMPOTENCY_TABLE_NAME": "idempotency-table",
     "REPORTS_BUCKET_NAME": "reports-bucket",
     "SNS_TOPIC_ARN": "reward-topic",
+    "REVIEW_EMAIL_KEY_ARN": "review-email-key",
 }
 TRANSACTION_ACTIONS = {
     "Put": "PutItem",
@@ -145,6 +146,8 @@ def iam_actions(service: str, operation: str, params: dict) -> set[tuple[str, st
         return {(f"s3:{operation}", f"{_logical(params['Bucket'])}/{params['Key']}")}
     if service == "sns":
         return {(f"sns:{operation}", _logical(params["TopicArn"]))}
+    if service == "kms":
+        return {(f"kms:{operation}", _logical(params["KeyId"]))}
     raise ValueError(f"no IAM mapping for {service}:{operation}; add one")
 
 

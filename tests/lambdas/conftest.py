@@ -1,12 +1,17 @@
 """Registers the moto fixtures of fake_aws.py for every handler test, and records what each
 function's code calls (for tests/stack/test_least_privilege.py)."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.lambdas.aws_calls import iam_actions_recorded_for
-from tests.lambdas.fake_aws import aws
+from tests.lambdas.fake_aws import KEY_ARN_AT_IMPORT, aws
+
+# Before any test module imports the reward handler, which refuses a cold start without it.
+os.environ.setdefault("REVIEW_EMAIL_KEY_ARN", KEY_ARN_AT_IMPORT)
+
 from tests.lambdas.relay_api import relay
 
 __all__ = ["aws", "relay"]

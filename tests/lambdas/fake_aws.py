@@ -1,4 +1,5 @@
-"""moto-backed AWS for handler tests: the tables (with their streams), topic and bucket as the stack defines them.
+"""moto-backed AWS for handler tests: the tables (with their streams), topic, bucket and e-mail key HMAC key
+as the stack defines them.
 
 The fixture `aws` is registered in conftest.py.
 
@@ -18,6 +19,9 @@ from referrals import contract as c
 REGION = "us-east-1"
 # Both tables stream every change with both images: the event relay reads them (the outbox).
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+# What REVIEW_EMAIL_KEY_ARN holds outside the fixture: the reward handler checks at import that the
+# shared-e-mail signal has a key (tests/lambdas/conftest.py sets it); the fixture names its own.
+KEY_ARN_AT_IMPORT = "arn:aws:kms:us-east-1:123456789012:key/set-by-the-aws-fixture"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class FakeAws:
     topic_arn: str
     queue_url: str  # subscribed to the topic, so tests can read what was published
     bucket: str
+    email_key_arn: str = ""  # the KMS HMAC key the e-mail key secret is derived from
     region: str = REGION
 
 
@@ -136,6 +141,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
         _create_referral_table(dynamodb, fake.referral_table)
         _create_idempotency_table(dynamodb, fake.idempotency_table)
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=fake.bucket)
+        kms = boto3.client("kms", region_name=REGION)
+        email_key = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
         sns = boto3.client("sns", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
         topic_arn = sns.create_topic(Name="reward-notifications-test")["TopicArn"]
@@ -152,6 +159,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
             topic_arn=topic_arn,
             queue_url=queue_url,
             bucket=fake.bucket,
+            email_key_arn=email_key["KeyMetadata"]["Arn"],
         )
         for key, value in {
             "REFERRAL_TABLE_NAME": fake.referral_table,
@@ -159,6 +167,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
             "SNS_TOPIC_ARN": fake.topic_arn,
             "REPORTS_BUCKET_NAME": fake.bucket,
             "REGION": REGION,
+            "REVIEW_EMAIL_KEY_ARN": fake.email_key_arn,
         }.items():
             monkeypatch.setenv(key, value)
         yield fake

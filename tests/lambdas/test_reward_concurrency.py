@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from referrals import aws_clients
 from referrals import contract as c
-from referrals.referral_store import PLANNED_COUNT, QUEUE_SUFFIX, REFERRER_COUNTER, TICKET_ATTEMPTS, TRANSACTION_ITEMS
+from referrals.referral_store import PLANNED_COUNT, QUEUE_SUFFIX, REFEREE_EMAIL_KEY, REFERRER_COUNTER, TICKET_ATTEMPTS
 from referrals.signup import MAX_ATTEMPTS, Signups
 from referrals.signup_queue import SLOT_MS, TICKET_MS
 from reward_calculator import handler as reward
@@ -199,7 +199,7 @@ def test_a_commit_cancelled_by_a_transaction_in_flight_is_retried_soon_on_the_sa
     sign_up("ref")
 
     def in_flight(message: str) -> Exception:
-        reasons = [{"Code": "None"}] * TRANSACTION_ITEMS
+        reasons = [{"Code": "None"}] * REFEREE_EMAIL_KEY  # the items before the key: bob has no e-mail
         reasons[REFERRER_COUNTER] = {"Code": "TransactionConflict", "Message": message}
         error = {"Error": {"Code": "TransactionCanceledException", "Message": message}, "CancellationReasons": reasons}
         return ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]

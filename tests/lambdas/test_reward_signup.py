@@ -8,7 +8,7 @@ import pytest
 
 from referrals import aws_clients
 from referrals import contract as c
-from referrals.referral_store import PLANNED_COUNT, QUEUE_SUFFIX, SERVED_AT
+from referrals.referral_store import EMAIL_KEY_SUFFIX, OWNER, PLANNED_COUNT, QUEUE_SUFFIX, SERVED_AT
 from reward_calculator import handler as reward
 from tests.lambdas.aws_calls import recorded_calls, transaction_tokens
 from tests.lambdas.fake_aws import FakeAws
@@ -57,12 +57,15 @@ def test_enrolment_creates_a_profile_whose_id_is_the_code(aws: FakeAws, capsys: 
     assert profile is not None
     assert (profile[c.REFERRAL_COUNT], profile[c.TOTAL_REWARDS], profile[c.EMAIL]) == (0, 0, "alice@example.com")
     assert ("Enrolments", {"service": "reward-calculator"}, 1.0) in emitted_metrics(capsys.readouterr().out)
-    # The profile, then the empty signup queue its first referral takes a ticket from.
-    assert log.calls == ["dynamodb:PutItem", "dynamodb:PutItem"]
+    # The container's first e-mail derives the e-mail key secret (once); then one transaction: the
+    # profile, the empty signup queue its first referral takes a ticket from, and alice's e-mail key.
+    assert log.calls == ["kms:GenerateMac", "dynamodb:TransactWriteItems"]
     queue = queue_of(aws, "alice")
     assert queue is not None
     assert (queue[c.SIGNUP_TICKETS], queue[PLANNED_COUNT]) == (0, 0)
     assert c.REFERRER_ID not in queue and c.PENDING_KEY not in queue  # no index, payout or message sees it
+    (email_key,) = [i for i in all_items(aws) if i[c.USER_ID].endswith(EMAIL_KEY_SUFFIX)]
+    assert email_key == {c.USER_ID: email_key[c.USER_ID], c.REFERRAL_TIMESTAMP: 0, OWNER: "alice"}
 
 
 def test_identical_enrolment_retry_answers_201_and_writes_nothing(aws: FakeAws, capsys: pytest.CaptureFixture) -> None:
@@ -71,7 +74,7 @@ def test_identical_enrolment_retry_answers_201_and_writes_nothing(aws: FakeAws, 
     before = all_items(aws)
     with recorded_calls() as log:
         assert sign_up("alice") == (201, {"message": "enrolled; share your referral code", "referralCode": "alice"})
-    assert log.calls == ["dynamodb:PutItem"]  # a conditional put that fails: nothing written
+    assert log.calls == ["dynamodb:TransactWriteItems"]  # its profile's condition fails: nothing written
     assert all_items(aws) == before
     assert [m for m in emitted_metrics(capsys.readouterr().out) if m[0] == "Enrolments"] == []
 
@@ -89,8 +92,11 @@ def test_referral_records_everything_in_one_transaction(aws: FakeAws, capsys: py
     assert referral[c.EMAIL] == "bob@example.com"
     assert referral[c.REWARD_AMOUNT] == Decimal(10)
     assert referral[c.REFERRAL_NUMBER] == 1
-    assert referral[c.STATUS] == c.STATUS_PENDING
-    assert referral[c.PENDING_KEY] == c.PENDING_KEY_VALUE
+    # Qualified at signup and no hold (the defaults): payable at once, in the payout's index.
+    assert referral[c.STATUS] == c.STATUS_PAYABLE
+    assert referral[c.QUALIFIED_AT] == referral[c.PAYABLE_AT] == referral[c.REFERRAL_TIMESTAMP]
+    assert referral[c.PAYABLE_KEY] == c.PAYABLE_KEY_VALUE
+    assert {c.PENDING_KEY, c.FLAGGED_KEY, c.REVIEW_SIGNALS}.isdisjoint(referral)  # only legacy items are pending
     assert referral[c.SIGNUP_DATE].endswith("Z") and "T" in referral[c.SIGNUP_DATE]
     new_profile = item(aws, "bob")
     assert new_profile is not None

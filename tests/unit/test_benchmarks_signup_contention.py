@@ -12,11 +12,14 @@ import pytest
 from benchmarks.conflict_model import Timing
 from benchmarks.emulated_aws import emulated_aws
 from benchmarks.signup_contention import REFERRER, Workload, check_exact, run_trial
+from referrals.lifecycle import RewardState
 from referrals.referral_store import DynamoReferralStore
 from referrals.signup import Referral, Rewarded
+from referrals.signup_reward import SignupReward
 from referrals.tiers import parse_tiers
 
 TIERS = parse_tiers(None)
+PAYABLE = SignupReward(RewardState.PAYABLE, 0, 0)
 
 
 def test_a_burst_commits_every_signup_in_turn_without_a_conflict() -> None:
@@ -42,9 +45,9 @@ def test_a_trial_gives_the_same_figures_on_every_run() -> None:
 def test_the_check_refuses_a_gap_in_the_numbers() -> None:
     with emulated_aws() as aws:
         store = DynamoReferralStore(aws.referral_table)
-        store.create_profile(REFERRER, None)
+        store.create_profile(REFERRER, None, None)
         referrals = [
-            Referral(f"u{n}", REFERRER, 1_000 + n, None, "2026-12-01T12:00:00.000Z", TIERS.reward_for(n), n)
+            Referral(f"u{n}", REFERRER, 1_000 + n, None, "2026-12-01T12:00:00.000Z", TIERS.reward_for(n), n, PAYABLE)
             for n in (1, 2)
         ]
         for count, referral in enumerate(referrals):

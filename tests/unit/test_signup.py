@@ -8,16 +8,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from referrals import contract as c
+from referrals.lifecycle import RewardState
+from referrals.lifecycle_settings import LifecycleSettings, Qualification
 from referrals.referrer_amounts import ReferrerItem
+from referrals.review_signals import ReviewSignal
 from referrals.signup import (
     MAX_ATTEMPTS,
     AlreadySignedUp,
     CommitOutcome,
     CountChanged,
+    EmailTaken,
     Enrolled,
     NoTicket,
     Profile,
@@ -40,6 +45,7 @@ from referrals.signup_queue import (
     QueueState,
     Ticket,
 )
+from referrals.signup_reward import SignupReward
 from referrals.tiers import parse_tiers
 from referrals.validation import SignupRequest
 
@@ -82,6 +88,7 @@ class MemoryStore:
     queues: dict[str, Queue] = field(default_factory=dict)
     served: dict[str, tuple[int, int]] = field(default_factory=dict)  # ticket and time of the latest commit
     referrals: dict[tuple[str, int], Referral] = field(default_factory=dict)
+    email_keys: dict[str, str] = field(default_factory=dict)  # e-mail key -> its owner
     commits: int = 0
     commit_ms: int = 0  # how long a commit takes
     before_commit: Callable[[], CommitOutcome | None] = lambda: None
@@ -90,11 +97,15 @@ class MemoryStore:
     def get_profile(self, user_id: str) -> Profile | None:
         return self.profiles.get(user_id)
 
-    def create_profile(self, user_id: str, email: str | None) -> Profile | None:
+    def create_profile(self, user_id: str, email: str | None, email_key: str | None) -> Profile | EmailTaken | None:
         if user_id in self.profiles:
             return self.profiles[user_id]
+        if email_key in self.email_keys:
+            return EmailTaken(self.email_keys[email_key])
         self.profiles[user_id] = Profile(user_id, 0)
         self.queues[user_id] = Queue()
+        if email_key is not None:
+            self.email_keys[email_key] = user_id
         return None
 
     def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
@@ -143,6 +154,8 @@ class MemoryStore:
             return forced
         if referral.user_id in self.profiles:
             return UserExists(self.profiles[referral.user_id])
+        if referral.email_key in self.email_keys:
+            return EmailTaken(self.email_keys[referral.email_key])
         referrer = self.profiles.get(referral.referrer_id)
         if referrer is None:
             return CommitOutcome.REFERRER_MISSING
@@ -153,6 +166,8 @@ class MemoryStore:
         )
         self.queues[referral.user_id] = Queue()
         self.referrals[(referral.user_id, referral.timestamp_ms)] = referral
+        if referral.email_key is not None:
+            self.email_keys[referral.email_key] = referral.user_id
         self.profiles[referral.referrer_id] = replace(
             referrer,
             referral_count=(expected_count or 0) + 1,
@@ -385,3 +400,83 @@ def test_a_queue_longer_than_the_longest_wait_answers_503_and_gives_its_ticket_b
     store.queues["ref"] = Queue(deep, deep, arrivals=[Earlier(NOW_MS - 1)] * deep + [Earlier(0)])
     assert signups.sign_up(refer("u1")) == TooBusy(attempts=0)
     assert (store.commits, store.writes) == (0, [("give back", "ref")])
+
+
+# The reward's state at signup (referrals/signup_reward.py decides; the store writes it) ----------
+
+
+def plain_key(address: str) -> str:
+    return f"key({address.lower()})"  # a stand-in for the keyed hash (tests/unit/test_review_signals.py)
+
+
+def with_lifecycle(signups: Signups, **lifecycle: Any) -> Signups:
+    """The use case with lifecycle settings, and e-mail keys: the shared-e-mail signal on."""
+    return replace(signups, settings=LifecycleSettings(**lifecycle), email_key=plain_key)
+
+
+def test_defaults_make_the_reward_payable_at_signup(signups: Signups) -> None:
+    outcome = signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert outcome.referral.reward == SignupReward(RewardState.PAYABLE, NOW_MS, NOW_MS)
+    assert outcome.referral.email_key is None  # no e-mail keys: the signal is off
+
+
+def test_an_email_of_the_referrer_flags_the_reward_in_a_second_commit_on_the_same_count(
+    signups: Signups, store: MemoryStore, pauses: list[float]
+) -> None:
+    signups = with_lifecycle(signups, hold_days=2)
+    store.email_keys["key(ref@example.com)"] = "ref"
+    store.profiles["ref"] = Profile("ref", 4)
+    store.queues["ref"] = Queue(4, 4)
+    outcome = signups.sign_up(SignupRequest("u1", "ref", "REF@example.com"))
+    assert isinstance(outcome, Rewarded)
+    assert outcome.referral.reward == SignupReward(
+        RewardState.FLAGGED, NOW_MS, signals=frozenset({ReviewSignal.EMAIL_OF_REFERRER})
+    )
+    assert outcome.referral.email_key is None  # the key stays the referrer's
+    assert (store.commits, outcome.referral.referral_number, pauses) == (2, 5, [])  # at once, same count
+    assert store.email_keys == {"key(ref@example.com)": "ref"}
+    assert store.writes == []  # its turn all along: the queue's plan held
+
+
+def test_an_email_of_another_user_and_a_burst_flag_together(signups: Signups, store: MemoryStore) -> None:
+    signups = with_lifecycle(signups, qualification=Qualification.EVENT, burst_per_hour=2)
+    store.email_keys["key(x@example.com)"] = "someone"
+    store.queues["ref"] = Queue(2, 2, arrivals=[Earlier(NOW_MS - 1000), Earlier(NOW_MS - 2000)])
+    store.profiles["ref"] = Profile("ref", 2)
+    store.served["ref"] = (2, NOW_MS - 900)
+    outcome = signups.sign_up(SignupRequest("u1", "ref", "x@example.com"))
+    assert isinstance(outcome, Rewarded)
+    signals = frozenset({ReviewSignal.EMAIL_OF_OTHER_USER, ReviewSignal.REFERRAL_BURST})
+    assert outcome.referral.reward == SignupReward(RewardState.FLAGGED, None, signals=signals)  # not qualified yet
+
+
+def test_a_burst_counts_only_the_last_hour(signups: Signups, store: MemoryStore) -> None:
+    signups = with_lifecycle(signups, burst_per_hour=2)
+    store.queues["ref"] = Queue(2, 2, arrivals=[Earlier(NOW_MS - 1000), Earlier(NOW_MS - 3_600_000)])
+    store.profiles["ref"] = Profile("ref", 2)
+    store.served["ref"] = (2, NOW_MS - 900)
+    outcome = signups.sign_up(refer("u1"))
+    assert isinstance(outcome, Rewarded)
+    assert outcome.referral.reward.state is RewardState.PAYABLE
+
+
+def test_an_honest_signup_claims_its_key_in_its_one_commit(signups: Signups, store: MemoryStore) -> None:
+    signups = with_lifecycle(signups, qualification=Qualification.EVENT)
+    outcome = signups.sign_up(SignupRequest("u1", "ref", "u1@example.com"))
+    assert isinstance(outcome, Rewarded)
+    assert (outcome.referral.reward, outcome.referral.email_key) == (
+        SignupReward(RewardState.WAITING),
+        "key(u1@example.com)",
+    )
+    assert (store.commits, store.email_keys) == (1, {"key(u1@example.com)": "u1"})
+
+
+def test_an_enrolment_whose_key_is_taken_enrols_without_it(signups: Signups, store: MemoryStore) -> None:
+    signups = with_lifecycle(signups)
+    store.email_keys["key(x@example.com)"] = "someone"
+    assert signups.sign_up(SignupRequest("new", None, "X@example.com")) == Enrolled("new")
+    assert "new" in store.profiles
+    assert store.email_keys == {"key(x@example.com)": "someone"}
+    assert signups.sign_up(SignupRequest("other", None, "other@example.com")) == Enrolled("other")
+    assert store.email_keys["key(other@example.com)"] == "other"
