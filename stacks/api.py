@@ -104,19 +104,12 @@ class ReferralApi(Construct):
         )
         referrer = ApiGatewayResource(self, "referrer", rest_api_id=api_id, parent_id=referrers.id, path_part="{code}")
         body_validator = ApiGatewayRequestValidator(
-            self, "body-validator", rest_api_id=api_id, name="signup-body", validate_request_body=True
+            self, "body-validator", rest_api_id=api_id, name="request-body", validate_request_body=True
         )
         params_validator = ApiGatewayRequestValidator(
-            self, "params-validator", rest_api_id=api_id, name="path-parameters", validate_request_parameters=True
+            self, "params-validator", rest_api_id=api_id, name="request-parameters", validate_request_parameters=True
         )
-        signup_model = ApiGatewayModel(
-            self,
-            "signup-model",
-            rest_api_id=api_id,
-            name="Signup",
-            content_type="application/json",
-            schema=json.dumps(SIGNUP_SCHEMA),
-        )
+        signup_model = self._body_model("signup-model", "Signup", SIGNUP_SCHEMA)
         # Refusals by API Gateway itself answer in the same {"error": ...} shape as the functions.
         bad_body = ApiGatewayGatewayResponse(
             self,
@@ -218,14 +211,7 @@ class ReferralApi(Construct):
         referral = ApiGatewayResource(
             self, "referral", rest_api_id=api_id, parent_id=referrals.id, path_part="{userId}"
         )
-        reverse_model = ApiGatewayModel(
-            self,
-            "reverse-model",
-            rest_api_id=api_id,
-            name="Reverse",
-            content_type="application/json",
-            schema=json.dumps(REVERSE_SCHEMA),
-        )
+        reverse_model = self._body_model("reverse-model", "Reverse", REVERSE_SCHEMA)
         # A listing without its status is refused by the function too; answered in its {"error": ...} shape.
         missing_parameter = ApiGatewayGatewayResponse(
             self,
@@ -269,6 +255,16 @@ class ReferralApi(Construct):
                 self._route(f"post-{action}", resource, "POST", f"referrals/*/{action}", backend, **_SIGNED, **body)
             )
         return parts, routes
+
+    def _body_model(self, id_: str, name: str, schema: dict) -> ApiGatewayModel:
+        return ApiGatewayModel(
+            self,
+            id_,
+            rest_api_id=self.rest_api.id,
+            name=name,
+            content_type="application/json",
+            schema=json.dumps(schema),
+        )
 
     def _route(
         self,

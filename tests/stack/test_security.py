@@ -146,7 +146,7 @@ def test_public_routes_need_an_api_key_and_signup_bodies_are_validated(synth: Sy
     for route in PUBLIC_ROUTES:
         assert (methods[route]["authorization"], methods[route]["api_key_required"]) == ("NONE", True), route
     signup, referrer = methods["POST", "/signup"], methods["GET", "/referrers/{code}"]
-    body_validator = synth.ref("aws_api_gateway_request_validator", "id", name="signup-body")
+    body_validator = synth.ref("aws_api_gateway_request_validator", "id", name="request-body")
     assert signup["request_validator_id"] == body_validator
     assert signup["request_models"] == {"application/json": synth.ref("aws_api_gateway_model", "name", name="Signup")}
     assert referrer["request_parameters"] == {"method.request.path.code": True}
@@ -175,12 +175,12 @@ def test_admin_routes_need_sigv4_and_no_key_reaches_them(synth: Synth) -> None:
     # Only reverse has a fixed body; qualify and approve take none or {} (the function checks).
     reverse = methods["POST", "/referrals/{userId}/reverse"]
     assert reverse["request_models"] == {"application/json": synth.ref("aws_api_gateway_model", "name", name="Reverse")}
-    assert reverse["request_validator_id"] == synth.ref("aws_api_gateway_request_validator", "id", name="signup-body")
+    assert reverse["request_validator_id"] == synth.ref("aws_api_gateway_request_validator", "id", name="request-body")
     schema = json.loads(synth.one("aws_api_gateway_model", name="Reverse")["schema"])
     assert schema == REVERSE_SCHEMA
     assert (schema["required"], schema["additionalProperties"]) == (["reason"], False)
     assert schema["properties"]["reason"] == {"type": "string", "minLength": 1, "maxLength": 500}
-    params_validator = synth.ref("aws_api_gateway_request_validator", "id", name="path-parameters")
+    params_validator = synth.ref("aws_api_gateway_request_validator", "id", name="request-parameters")
     for route in ADMIN_ROUTES - {("POST", "/referrals/{userId}/reverse")}:
         assert "request_models" not in methods[route], route
         assert methods[route]["request_validator_id"] == params_validator, route
