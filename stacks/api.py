@@ -1,7 +1,10 @@
-"""The public REST API: POST /signup and GET /referrers/{code}, both served by the reward function.
+"""The REST API: the public routes (POST /signup, GET /referrers/{code}) on the reward function and
+the admin routes (POST /referrals/{userId}/qualify|approve|reverse, GET /referrals) on the admin function.
 
-Both routes require an API key (usage plan with throttle and quota); the signup body is checked
-against a JSON schema before the function runs; the stage writes JSON access logs and X-Ray traces.
+The public routes require an API key (usage plan with throttle and quota); the admin routes are
+AWS_IAM authorized (SigV4) and take no key, so the public key reaches none of them. Bodies with a
+fixed shape (signup, reverse) are checked against a JSON schema before the function runs; the
+stage writes JSON access logs and X-Ray traces.
 """
 
 import json
@@ -36,9 +39,9 @@ from cdktf_cdktf_provider_aws.lambda_function import LambdaFunction
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
-from stacks.api_schema import SIGNUP_SCHEMA
+from stacks.api_schema import REVERSE_SCHEMA, SIGNUP_SCHEMA
 from stacks.config import StackConfig
-from stacks.policies import api_invoke_source_arn
+from stacks.policies import ADMIN_ACTIONS, admin_route_arns, api_invoke_source_arn
 
 # One JSON object per request; no request or response bodies (they hold e-mail addresses).
 ACCESS_LOG_FORMAT = json.dumps(
@@ -59,13 +62,27 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+ApiPart = ApiGatewayResource | ApiGatewayModel | ApiGatewayGatewayResponse  # what a redeployment hashes
+# Public routes: callers are identified by their API key (usage plan).
+_KEYED = {"authorization": "NONE", "api_key_required": True}
+# Admin routes: SigV4-signed callers allowed by IAM (the admin callers' policy); no key, no usage plan.
+_SIGNED = {"authorization": "AWS_IAM", "api_key_required": False}
+
+
 def access_log_group_name(api_name: str) -> str:
     return f"/aws/apigateway/{api_name}/access"
 
 
 class ReferralApi(Construct):
     def __init__(
-        self, scope: Construct, id_: str, config: StackConfig, backend: LambdaFunction, kms_key_arn: str
+        self,
+        scope: Construct,
+        id_: str,
+        config: StackConfig,
+        *,
+        backend: LambdaFunction,
+        admin_backend: LambdaFunction,
+        kms_key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
         suffix = config.environment_suffix
@@ -74,7 +91,7 @@ class ReferralApi(Construct):
             self,
             "rest-api",
             name=self.api_name,
-            description="Referral signups and referrer statistics",
+            description="Referral signups, referrer statistics and the reward admin routes",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
@@ -87,20 +104,13 @@ class ReferralApi(Construct):
         )
         referrer = ApiGatewayResource(self, "referrer", rest_api_id=api_id, parent_id=referrers.id, path_part="{code}")
         body_validator = ApiGatewayRequestValidator(
-            self, "body-validator", rest_api_id=api_id, name="signup-body", validate_request_body=True
+            self, "body-validator", rest_api_id=api_id, name="request-body", validate_request_body=True
         )
         params_validator = ApiGatewayRequestValidator(
-            self, "params-validator", rest_api_id=api_id, name="path-parameters", validate_request_parameters=True
+            self, "params-validator", rest_api_id=api_id, name="request-parameters", validate_request_parameters=True
         )
-        signup_model = ApiGatewayModel(
-            self,
-            "signup-model",
-            rest_api_id=api_id,
-            name="Signup",
-            content_type="application/json",
-            schema=json.dumps(SIGNUP_SCHEMA),
-        )
-        # Refusals by API Gateway itself answer in the same {"error": ...} shape as the function.
+        signup_model = self._body_model("signup-model", "Signup", SIGNUP_SCHEMA)
+        # Refusals by API Gateway itself answer in the same {"error": ...} shape as the functions.
         bad_body = ApiGatewayGatewayResponse(
             self,
             "bad-request-body",
@@ -108,7 +118,7 @@ class ReferralApi(Construct):
             response_type="BAD_REQUEST_BODY",
             status_code="400",
             response_templates={
-                "application/json": '{"error": "invalid signup body: $context.error.validationErrorString"}'
+                "application/json": '{"error": "invalid request body: $context.error.validationErrorString"}'
             },
         )
         routes = [
@@ -131,10 +141,17 @@ class ReferralApi(Construct):
                 request_parameters={"method.request.path.code": True},
             ),
         ]
+        admin_parts, admin_routes = self._admin_routes(admin_backend, body_validator, params_validator)
+        routes += admin_routes
         # A deployment is a snapshot: redeploy whenever any part of the API changes, new before old.
-        redeploy_on = [
-            part.id for part in (signup, referrers, referrer, body_validator, params_validator, signup_model, bad_body)
-        ] + [part.id for route in routes for part in route]
+        redeploy_on = (
+            [
+                part.id
+                for part in (signup, referrers, referrer, body_validator, params_validator, signup_model, bad_body)
+            ]
+            + [part.id for part in admin_parts]
+            + [part.id for route in routes for part in route]
+        )
         self.deployment = ApiGatewayDeployment(
             self,
             "deployment",
@@ -177,6 +194,77 @@ class ReferralApi(Construct):
             ),
         )
         self.api_key = self._api_key_and_usage_plan(config)
+        # What the admin callers' policy grants: exactly the admin methods, on this stage only.
+        self.admin_route_arns = admin_route_arns(self.rest_api.execution_arn, suffix)
+
+    def _admin_routes(
+        self,
+        backend: LambdaFunction,
+        body_validator: ApiGatewayRequestValidator,
+        params_validator: ApiGatewayRequestValidator,
+    ) -> tuple[list[ApiPart], list[tuple[ApiGatewayMethod, ApiGatewayIntegration]]]:
+        """GET /referrals (the review queue) and POST /referrals/{userId}/<action>, AWS_IAM authorized."""
+        api_id = self.rest_api.id
+        referrals = ApiGatewayResource(
+            self, "referrals", rest_api_id=api_id, parent_id=self.rest_api.root_resource_id, path_part="referrals"
+        )
+        referral = ApiGatewayResource(
+            self, "referral", rest_api_id=api_id, parent_id=referrals.id, path_part="{userId}"
+        )
+        reverse_model = self._body_model("reverse-model", "Reverse", REVERSE_SCHEMA)
+        # A listing without its status is refused by the function too; answered in its {"error": ...} shape.
+        missing_parameter = ApiGatewayGatewayResponse(
+            self,
+            "bad-request-parameters",
+            rest_api_id=api_id,
+            response_type="BAD_REQUEST_PARAMETERS",
+            status_code="400",
+            response_templates={
+                "application/json": '{"error": "invalid request parameters: $context.error.validationErrorString"}'
+            },
+        )
+        parts: list[ApiPart] = [
+            referrals,
+            referral,
+            reverse_model,
+            missing_parameter,
+        ]
+        queue_parameters = {
+            "request_validator_id": params_validator.id,
+            "request_parameters": {"method.request.querystring.status": True},
+        }
+        routes = [
+            self._route("get-review-queue", referrals, "GET", "referrals", backend, **_SIGNED, **queue_parameters)
+        ]
+        for action in ADMIN_ACTIONS:
+            resource = ApiGatewayResource(
+                self, f"referral-{action}", rest_api_id=api_id, parent_id=referral.id, path_part=action
+            )
+            parts.append(resource)
+            # qualify and approve take no body or {}: the function checks that; a model could not
+            # let an empty body through, so only reverse's fixed shape is checked here as well.
+            body = (
+                {"request_validator_id": body_validator.id, "request_models": {"application/json": reverse_model.name}}
+                if action == "reverse"
+                else {
+                    "request_validator_id": params_validator.id,
+                    "request_parameters": {"method.request.path.userId": True},
+                }
+            )
+            routes.append(
+                self._route(f"post-{action}", resource, "POST", f"referrals/*/{action}", backend, **_SIGNED, **body)
+            )
+        return parts, routes
+
+    def _body_model(self, id_: str, name: str, schema: dict) -> ApiGatewayModel:
+        return ApiGatewayModel(
+            self,
+            id_,
+            rest_api_id=self.rest_api.id,
+            name=name,
+            content_type="application/json",
+            schema=json.dumps(schema),
+        )
 
     def _route(
         self,
@@ -187,15 +275,14 @@ class ReferralApi(Construct):
         backend: LambdaFunction,
         **method_options: object,
     ) -> tuple[ApiGatewayMethod, ApiGatewayIntegration]:
+        options = {**_KEYED, **method_options}
         method = ApiGatewayMethod(
             self,
             f"{id_}-method",
             rest_api_id=self.rest_api.id,
             resource_id=resource.id,
             http_method=http_method,
-            authorization="NONE",  # callers are identified by their API key (usage plan)
-            api_key_required=True,
-            **method_options,  # type: ignore[arg-type]  # validator, models, parameters per route
+            **options,  # type: ignore[arg-type]  # authorization, validator, models, parameters per route
         )
         integration = ApiGatewayIntegration(
             self,

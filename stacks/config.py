@@ -34,6 +34,11 @@ INTEGER_SETTINGS = {
     "API_QUOTA_PER_DAY": (10_000, 1, 100_000_000),  # requests per API key per day
     "WAF_RATE_LIMIT": (1_000, 10, 2_000_000_000),  # requests per client IP per 5 minutes
 }
+# The reward lifecycle's bounds, as the functions apply them (lambdas/referrals/lifecycle_settings.py;
+# tests/unit/test_lifecycle_settings_agreement.py checks the two sides agree).
+MAX_HOLD_DAYS = 365
+MAX_BURST_PER_HOUR = 24  # the arrivals a referrer's signup queue remembers
+QUALIFICATIONS = ("signup", "event")
 
 
 class ConfigError(ValueError):
@@ -57,6 +62,11 @@ class StackConfig:
     ops_alert_emails: tuple[str, ...] = ()  # e-mail subscriptions of the ops-alerts topic
     report_reader_role_arns: tuple[str, ...] = ()  # may download payout reports
     operator_role_arns: tuple[str, ...] = ()  # may read and redrive the DLQs and read the tables
+    # The reward lifecycle (docs/lifecycle-design.md#settings), handed to the functions as canonical text.
+    reward_hold_days: int = 0  # days from qualification until a reward may be paid
+    reward_qualification: str = "signup"  # or "event": the host application reports the qualifying action
+    review_shared_email: bool = True  # flag a referee whose e-mail is the referrer's or another user's
+    review_burst_per_hour: int | None = None  # flag more referrals than this per referrer per hour; None: off
     # Local demo only: every AWS endpoint at this emulator URL, fake credentials, and the
     # features the emulator cannot host (public layers, WAF) left out.
     local_endpoint: str | None = None
@@ -76,6 +86,18 @@ class StackConfig:
     @property
     def is_local(self) -> bool:
         return self.local_endpoint is not None
+
+    @property
+    def reward_lifecycle_environment(self) -> dict[str, str]:
+        """The reward function's lifecycle variables, as lifecycle_settings.parse_lifecycle_settings reads them."""
+        variables = {
+            "REWARD_HOLD_DAYS": str(self.reward_hold_days),
+            "REWARD_QUALIFICATION": self.reward_qualification,
+            "REVIEW_SHARED_EMAIL": "true" if self.review_shared_email else "false",
+        }
+        if self.review_burst_per_hour is not None:  # unset is off
+            variables["REVIEW_BURST_PER_HOUR"] = str(self.review_burst_per_hour)
+        return variables
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "StackConfig":
@@ -112,6 +134,8 @@ class StackConfig:
         reward_tiers = env.get("REWARD_TIERS") or None
         if reward_tiers is not None:
             errors += reward_tier_errors(reward_tiers)
+        hold_days = _bounded("REWARD_HOLD_DAYS", env.get("REWARD_HOLD_DAYS", "0"), 0, MAX_HOLD_DAYS, errors)
+        burst_text = env.get("REVIEW_BURST_PER_HOUR", "")
         config = cls(
             environment_suffix=suffix,
             region=region,
@@ -128,6 +152,14 @@ class StackConfig:
             ops_alert_emails=_list("OPS_ALERT_EMAILS", env, _email_problem, errors),
             report_reader_role_arns=_list("REPORT_READER_ROLE_ARNS", env, _role_arn_problem, errors),
             operator_role_arns=_list("OPERATOR_ROLE_ARNS", env, _role_arn_problem, errors),
+            reward_hold_days=0 if hold_days is None else hold_days,
+            reward_qualification=_choice("REWARD_QUALIFICATION", env, QUALIFICATIONS, errors),
+            review_shared_email=_boolean("REVIEW_SHARED_EMAIL", env, "true", errors),
+            review_burst_per_hour=(
+                _bounded("REVIEW_BURST_PER_HOUR", burst_text, 1, MAX_BURST_PER_HOUR, errors, unset="off")
+                if burst_text.strip()
+                else None
+            ),
             local_endpoint=local_endpoint,
         )
         if errors:
@@ -196,6 +228,29 @@ def _integer(variable: str, env: Mapping[str, str], errors: list[str]) -> int:
     if value is None or not minimum <= value <= maximum:
         errors.append(f"{variable}={text!r} must be a whole number from {minimum} to {maximum}")
         return default
+    return value
+
+
+def _bounded(
+    variable: str, text: str, minimum: int, maximum: int, errors: list[str], *, unset: str | None = None
+) -> int | None:
+    """A whole number from minimum to maximum, blanks around it ignored (blank: the minimum); None if not."""
+    digits = text.strip() or str(minimum)
+    value = int(digits) if digits.isascii() and digits.isdigit() else None
+    if value is None or not minimum <= value <= maximum:
+        hint = f" (leave it unset: {unset})" if unset else ""
+        errors.append(f"{variable}={text!r} must be a whole number from {minimum} to {maximum}{hint}")
+        return None
+    return value
+
+
+def _choice(variable: str, env: Mapping[str, str], choices: tuple[str, ...], errors: list[str]) -> str:
+    """One of `choices` (the first is the default), case and blanks around it ignored."""
+    text = env.get(variable, choices[0])
+    value = text.strip().lower() or choices[0]
+    if value not in choices:
+        errors.append(f"{variable}={text!r} must be {' or '.join(choices)}")
+        return choices[0]
     return value
 
 

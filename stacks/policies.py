@@ -10,7 +10,15 @@ documents. The constructs only attach what is built here.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stacks.data_names import PAYOUT_INDEX, PENDING_REWARDS_INDEX, REFERRER_INDEX, REPORTS_PREFIX
+from stacks.data_names import (
+    OPEN_CLAWBACKS_INDEX,
+    PAYABLE_REWARDS_INDEX,
+    PAYOUT_INDEX,
+    PENDING_REWARDS_INDEX,
+    REFERRER_INDEX,
+    REPORTS_PREFIX,
+    REVIEW_QUEUE_INDEX,
+)
 from stacks.policy_documents import allow, deny_insecure_transport_statement, policy_document
 
 DATA_KEY_USE = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"]
@@ -34,6 +42,7 @@ KEY_ADMINISTRATION = [
 DLQ_READING = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
 TABLE_READING = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
 STREAM_READING = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+ADMIN_ACTIONS = ("qualify", "approve", "reverse")  # POST /referrals/{userId}/<action>
 
 
 @dataclass(frozen=True)
@@ -67,16 +76,30 @@ def function_logging_statements(log_group_arn: str) -> list[dict]:
     ]
 
 
-def reward_function_statements(table_arn: str) -> list[dict]:
+def reward_function_statements(table_arn: str, email_key_arn: str) -> list[dict]:
     """What the reward calculator's code calls (tests/stack/test_least_privilege.py compares).
 
     No SNS: the committed referral is the event, published by the relay from the table's stream.
     """
     return [
         # Referrer lookups, enrolment, the signup queue ticket, and the signup transaction (a Put
-        # of the new profile and referral, an Update of the referrer's counters).
+        # of the new profile, referral and e-mail key, an Update of the referrer's counters).
         allow("ReadAndRecordReferrals", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [table_arn]),
         allow("ReferrerStatistics", ["dynamodb:Query"], [f"{table_arn}/index/{REFERRER_INDEX}"]),
+        # Once per cold start: the secret that keys the e-mail HMACs (it never leaves the function).
+        allow("DeriveEmailKeySecret", ["kms:GenerateMac"], [email_key_arn]),
+    ]
+
+
+def admin_function_statements(table_arn: str) -> list[dict]:
+    """What the referral admin function's code calls: no KMS GenerateMac, no other index."""
+    return [
+        # The referee's referral item, read with one consistent Query (a GSI cannot be consistent).
+        allow("ReadRewardsConsistently", ["dynamodb:Query"], [table_arn]),
+        # Each transition is one conditional UpdateItem; the clawback of a paid reward is a
+        # TransactWriteItems of an UpdateItem (the paid item) and a PutItem (the clawback).
+        allow("ActOnRewards", ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table_arn]),
+        allow("ReadTheReviewQueue", ["dynamodb:Query"], [f"{table_arn}/index/{REVIEW_QUEUE_INDEX}"]),
     ]
 
 
@@ -85,13 +108,19 @@ def payout_function_statements(
 ) -> list[dict]:
     """What the payout processor's code calls, plus the dead-letter queue Lambda writes with its role."""
     return [
+        # Payable rewards and open clawbacks before the cutoff, what a run already claimed, and
+        # rewards from before the lifecycle (pending-rewards-index, read while it holds any).
         allow(
-            "ReadPendingAndClaimedRewards",
+            "ReadPayableAndClaimedRewards",
             ["dynamodb:Query"],
-            [f"{table_arn}/index/{PENDING_REWARDS_INDEX}", f"{table_arn}/index/{PAYOUT_INDEX}"],
+            [
+                f"{table_arn}/index/{index}"
+                for index in (PAYABLE_REWARDS_INDEX, OPEN_CLAWBACKS_INDEX, PENDING_REWARDS_INDEX, PAYOUT_INDEX)
+            ],
         ),
-        # Claims are conditional updates inside TransactWriteItems.
-        allow("ClaimRewards", ["dynamodb:UpdateItem"], [table_arn]),
+        # Claims of rewards and clawbacks are conditional updates inside TransactWriteItems; a
+        # referrer's credit is an update, and what it could not net a Put of the carry in the same transaction.
+        allow("ClaimRewardsAndRecordCarries", ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table_arn]),
         # Lease and completion are conditional updates; the deadline check reads the run's status.
         allow("RecordPayoutRuns", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [idempotency_table_arn]),
         allow("WriteReports", ["s3:PutObject"], [f"{bucket_arn}/{REPORTS_PREFIX}*"]),
@@ -144,10 +173,17 @@ def operator_statements(
     *,
     alarm_arns: Sequence[str],
     api_key_id: str,
+    admin_route_arns: Sequence[str],
+    email_key_arn: str,
 ) -> list[dict]:
     """On-call: read the dead-letter queues, redrive, read the tables and their streams, see the
-    stack's alarms and call its API (what the `referrals` CLI does); change no data."""
+    stack's alarms and call its API (what the `referrals` CLI does); change data only through the
+    admin routes, which record who acted."""
     return [
+        # `referrals` review commands: the review queue, qualify, approve, reverse (SigV4).
+        allow("CallTheAdminRoutes", ["execute-api:Invoke"], list(admin_route_arns)),
+        # `referrals backfill-email-keys` keys existing profiles' addresses as the signup does.
+        allow("DeriveEmailKeySecret", ["kms:GenerateMac"], [email_key_arn]),
         # `referrals status` asks for exactly these alarms (the alarm-names output).
         allow("SeeTheStacksAlarms", ["cloudwatch:DescribeAlarms"], list(alarm_arns)),
         # `referrals referrer` calls GET /referrers/{code} with the API's key: its value only.
@@ -163,6 +199,17 @@ def operator_statements(
             "Condition": {"StringEquals": {"kms:ViaService": [account.via("sqs"), account.via("dynamodb")]}},
         },
     ]
+
+
+def admin_caller_statements(admin_route_arns: Sequence[str]) -> list[dict]:
+    """The host backend (or an operator): the admin routes and nothing else."""
+    return [allow("CallTheAdminRoutes", ["execute-api:Invoke"], list(admin_route_arns))]
+
+
+def admin_route_arns(execution_arn: str, stage_name: str) -> list[str]:
+    """The method ARNs of the admin routes on the one stage; `*` is the referee's user id."""
+    routes = [f"POST/referrals/*/{action}" for action in ADMIN_ACTIONS] + ["GET/referrals"]
+    return [f"{execution_arn}/{stage_name}/{route}" for route in routes]
 
 
 def api_key_arn(account: Account, api_key_id: str) -> str:
@@ -240,6 +287,16 @@ def key_policy(
             )
         )
     return policy_document(statements)
+
+
+def email_key_policy(account: Account, *, mac_users: Sequence[str]) -> str:
+    """The HMAC key: the account administers it; only the users named may derive the secret."""
+    return policy_document(
+        [
+            _key_statement("KeyAdministrationByTheAccount", {"AWS": account.root}, KEY_ADMINISTRATION),
+            _key_statement("DeriveEmailKeySecret", {"AWS": list(mac_users)}, ["kms:GenerateMac"]),
+        ]
+    )
 
 
 def ops_topic_policy(account: Account, topic_arn: str, alarm_arns: Sequence[str]) -> str:

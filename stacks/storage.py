@@ -35,7 +35,21 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from stacks.config import StackConfig
-from stacks.data_names import PAYOUT_INDEX, PAYOUT_PROJECTION, PENDING_REWARDS_INDEX, REFERRER_INDEX
+from stacks.data_names import (
+    CLAWBACK_AT,
+    FLAGGED_KEY,
+    OPEN_CLAWBACK_KEY,
+    OPEN_CLAWBACKS_INDEX,
+    PAYABLE_AT,
+    PAYABLE_KEY,
+    PAYABLE_REWARDS_INDEX,
+    PAYOUT_INDEX,
+    PAYOUT_PROJECTION,
+    PENDING_REWARDS_INDEX,
+    REFERRER_INDEX,
+    REVIEW_QUEUE_INDEX,
+    REVIEW_QUEUE_PROJECTION,
+)
 from stacks.policies import reports_bucket_policy
 
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
@@ -65,6 +79,11 @@ class Storage(Construct):
                 DynamodbTableAttribute(name="referrer_id", type="S"),
                 DynamodbTableAttribute(name="pending_reward", type="S"),
                 DynamodbTableAttribute(name="payout_id", type="S"),
+                DynamodbTableAttribute(name=PAYABLE_KEY, type="S"),
+                DynamodbTableAttribute(name=PAYABLE_AT, type="N"),
+                DynamodbTableAttribute(name=FLAGGED_KEY, type="S"),
+                DynamodbTableAttribute(name=OPEN_CLAWBACK_KEY, type="S"),
+                DynamodbTableAttribute(name=CLAWBACK_AT, type="N"),
             ],
             global_secondary_index=[
                 DynamodbTableGlobalSecondaryIndex(name=REFERRER_INDEX, hash_key="referrer_id", projection_type="ALL"),
@@ -81,6 +100,31 @@ class Storage(Construct):
                     name=PAYOUT_INDEX,
                     hash_key="payout_id",
                     range_key="referral_timestamp",
+                    projection_type="INCLUDE",
+                    non_key_attributes=PAYOUT_PROJECTION,
+                ),
+                # Sparse: only payable rewards carry payable_reward; payable_at has the hold baked in,
+                # so "payable before the cutoff" is one key condition and held rewards are never read.
+                DynamodbTableGlobalSecondaryIndex(
+                    name=PAYABLE_REWARDS_INDEX,
+                    hash_key=PAYABLE_KEY,
+                    range_key=PAYABLE_AT,
+                    projection_type="INCLUDE",
+                    non_key_attributes=PAYOUT_PROJECTION,
+                ),
+                # Sparse: the review queue, flagged rewards oldest first, with what a page shows.
+                DynamodbTableGlobalSecondaryIndex(
+                    name=REVIEW_QUEUE_INDEX,
+                    hash_key=FLAGGED_KEY,
+                    range_key="referral_timestamp",
+                    projection_type="INCLUDE",
+                    non_key_attributes=REVIEW_QUEUE_PROJECTION,
+                ),
+                # Sparse: clawbacks and carries while open, for the payout to net.
+                DynamodbTableGlobalSecondaryIndex(
+                    name=OPEN_CLAWBACKS_INDEX,
+                    hash_key=OPEN_CLAWBACK_KEY,
+                    range_key=CLAWBACK_AT,
                     projection_type="INCLUDE",
                     non_key_attributes=PAYOUT_PROJECTION,
                 ),

@@ -9,7 +9,7 @@ from stacks.backend import use_state_backend
 from stacks.config import StackConfig
 from stacks.dashboard import DashboardSubjects
 from stacks.deployment_account import deployment_account
-from stacks.encryption import EncryptionKey
+from stacks.encryption import EmailKeyHmacKey, EncryptionKey
 from stacks.event_relay import StreamRelay
 from stacks.functions import FunctionSpec, PythonFunction, execution_role, log_group_name
 from stacks.layers import insights_layer_arn, powertools_layer_arn
@@ -19,6 +19,9 @@ from stacks.observability import Observability, alarm_arns, alarm_specs
 from stacks.people import RoleAccess
 from stacks.policies import (
     Account,
+    admin_caller_statements,
+    admin_function_statements,
+    email_key_policy,
     key_policy,
     operator_statements,
     payout_function_statements,
@@ -34,6 +37,7 @@ METRICS_NAMESPACE = "ReferralProgram"
 REWARD_SERVICE = "reward-calculator"
 PAYOUT_SERVICE = "payout-processor"
 RELAY_SERVICE = "event-relay"
+ADMIN_SERVICE = "referral-admin"
 PAYOUT_ASYNC_RETRIES = 2  # Lambda's maximum; each retry resumes the same payout
 PAYOUT_MAX_EVENT_AGE_SECONDS = 3600
 RELAY_TIMEOUT_SECONDS = 60  # a batch of 100 records is at most 100 publishes
@@ -56,12 +60,13 @@ class TapStack(TerraformStack):
 
         reward_name, payout_name = f"reward-calculation-{suffix}", f"payout-processing-{suffix}"
         relay_name = f"event-relay-{suffix}"
+        admin_name = f"referral-admin-{suffix}"
         api_name = f"referral-api-{suffix}"
         subjects = DashboardSubjects(
             region=config.region,
             api_name=api_name,
             stage_name=suffix,
-            function_names=[reward_name, payout_name, relay_name],
+            function_names=[reward_name, payout_name, relay_name, admin_name],
             table_names=[f"referral-tracking-{suffix}", f"payout-idempotency-{suffix}"],
             queue_names=[
                 f"payout-processing-dlq-{suffix}",
@@ -78,14 +83,15 @@ class TapStack(TerraformStack):
         reward_role = execution_role(self, "reward-calculator-role", reward_name)
         payout_role = execution_role(self, "payout-processor-role", payout_name)
         relay_role = execution_role(self, "event-relay-role", relay_name)
+        admin_role = execution_role(self, "referral-admin-role", admin_name)
         schedule_role = scheduler_role(self, "payout-scheduler-role", suffix)
-        log_groups = [log_group_name(name) for name in (reward_name, payout_name, relay_name)]
+        log_groups = [log_group_name(name) for name in (reward_name, payout_name, relay_name, admin_name)]
         log_groups.append(access_log_group_name(api_name))
         if config.waf_enabled and not config.is_local:
             log_groups.append(waf_log_group_name(config))
         policy = key_policy(
             account,
-            service_roles=[reward_role.arn, payout_role.arn, relay_role.arn, schedule_role.arn],
+            service_roles=[reward_role.arn, payout_role.arn, relay_role.arn, admin_role.arn, schedule_role.arn],
             log_group_names=log_groups,
             alarm_arns=alarm_arns(account, specs),
             reports_bucket_prefix=reports_bucket_prefix(suffix),
@@ -93,6 +99,13 @@ class TapStack(TerraformStack):
             operators=config.operator_role_arns,
         )
         key = EncryptionKey(self, "encryption", config, policy)
+        # The reward function keys e-mail items with it; operators run the CLI's backfill with it.
+        email_key = EmailKeyHmacKey(
+            self,
+            "email-keys",
+            config,
+            email_key_policy(account, mac_users=[reward_role.arn, *config.operator_role_arns]),
+        )
 
         storage = Storage(self, "storage", config, key.arn)
         messaging = Messaging(self, "messaging", config, key.arn)
@@ -104,6 +117,8 @@ class TapStack(TerraformStack):
             "REGION": config.region,
             "POWERTOOLS_SERVICE_NAME": REWARD_SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "REVIEW_EMAIL_KEY_ARN": email_key.arn,
+            **config.reward_lifecycle_environment,
         }
         if config.reward_tiers is not None:
             reward_environment["REWARD_TIERS"] = config.reward_tiers
@@ -120,7 +135,7 @@ class TapStack(TerraformStack):
                 log_retention_days=config.log_retention_days,
                 kms_key_arn=key.arn,
                 environment=reward_environment,
-                statements=reward_function_statements(table.arn),
+                statements=reward_function_statements(table.arn, email_key.arn),
             ),
         )
         payout = PythonFunction(
@@ -187,7 +202,43 @@ class TapStack(TerraformStack):
             relay=relay.function,
             dead_letter_queue=messaging.relay_dlq,
         )
-        api = ReferralApi(self, "api", config, reward.function, key.arn)
+        admin = PythonFunction(
+            self,
+            "referral-admin",
+            FunctionSpec(
+                name=admin_name,
+                package="referral_admin",
+                role=admin_role,
+                timeout=30,
+                memory_size=256,
+                layers=layers,
+                log_retention_days=config.log_retention_days,
+                kms_key_arn=key.arn,
+                environment={
+                    "REFERRAL_TABLE_NAME": table.name,
+                    # approve and qualify set payable_at with the same hold as the signup
+                    "REWARD_HOLD_DAYS": config.reward_lifecycle_environment["REWARD_HOLD_DAYS"],
+                    "REGION": config.region,
+                    "POWERTOOLS_SERVICE_NAME": ADMIN_SERVICE,
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                },
+                statements=admin_function_statements(table.arn),
+            ),
+        )
+        api = ReferralApi(
+            self, "api", config, backend=reward.function, admin_backend=admin.function, kms_key_arn=key.arn
+        )
+        # For the host backend's role (or an operator's): exactly the admin routes.
+        admin_callers = RoleAccess(
+            self,
+            "admin-callers",
+            account=account,
+            name=f"referral-admin-callers-{suffix}",
+            description="Call the reward admin routes with SigV4: POST /referrals/{userId}/qualify|approve|reverse, "
+            "GET /referrals",
+            statements=admin_caller_statements(api.admin_route_arns),
+            role_arns=(),
+        )
         # WAF cannot be emulated locally; everywhere else it is on unless switched off.
         if config.waf_enabled and not config.is_local:
             ApiFirewall(self, "waf", config, api.stage.arn, key.arn)
@@ -209,6 +260,8 @@ class TapStack(TerraformStack):
             key_arn=key.arn,
             alarm_arns=alarm_arns(account, specs),
             api_key_id=api.api_key.id,
+            admin_route_arns=api.admin_route_arns,
+            email_key_arn=email_key.arn,
         )
 
         outputs = {
@@ -222,12 +275,15 @@ class TapStack(TerraformStack):
             "reward-calc-lambda-name": reward.function.function_name,
             "payout-lambda-name": payout.function.function_name,
             "event-relay-lambda-name": relay.function.function_name,
+            "admin-function-name": admin.function.function_name,
+            "admin-caller-policy-arn": admin_callers.policy.arn,
             "dlq-url": messaging.payout_dlq.url,
             "schedule-dlq-url": messaging.schedule_dlq.url,
             "relay-dlq-url": messaging.relay_dlq.url,
             "ops-topic-arn": observability.ops_topic.arn,
             "alarm-names": [spec.name for spec in specs],
             "kms-key-arn": key.arn,
+            "review-email-key-arn": email_key.arn,
             **people,
             "dashboard-url": (
                 f"https://{config.region}.console.aws.amazon.com/cloudwatch/home?region={config.region}"
@@ -248,6 +304,8 @@ class TapStack(TerraformStack):
         key_arn: str,
         alarm_arns: list[str],
         api_key_id: str,
+        admin_route_arns: list[str],
+        email_key_arn: str,
     ) -> dict[str, str]:
         """Managed policies for the configured people's roles; their ARNs as outputs."""
         suffix, outputs = config.environment_suffix, {}
@@ -277,6 +335,8 @@ class TapStack(TerraformStack):
                     key_arn,
                     alarm_arns=alarm_arns,
                     api_key_id=api_key_id,
+                    admin_route_arns=admin_route_arns,
+                    email_key_arn=email_key_arn,
                 ),
                 role_arns=config.operator_role_arns,
             )

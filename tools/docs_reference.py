@@ -30,10 +30,10 @@ RESOURCE_TYPES = {
     "aws_api_gateway_api_key": "the API key callers send as `x-api-key`",
     "aws_api_gateway_deployment": "snapshot of the API; replaced whenever a route changes",
     "aws_api_gateway_gateway_response": "API Gateway's own refusals, in the function's `{\"error\": ...}` shape",
-    "aws_api_gateway_integration": "route to the reward function (Lambda proxy)",
-    "aws_api_gateway_method": "a route: method on a path, API key required",
+    "aws_api_gateway_integration": "route to a function (Lambda proxy)",
+    "aws_api_gateway_method": "a route: method on a path, with an API key (public) or SigV4 (admin)",
     "aws_api_gateway_method_settings": "stage throttling, metrics and execution logging",
-    "aws_api_gateway_model": "JSON schema of the signup body",
+    "aws_api_gateway_model": "JSON schema of a request body (signup, reverse)",
     "aws_api_gateway_request_validator": "what API Gateway checks before invoking the function",
     "aws_api_gateway_resource": "a path of the API",
     "aws_api_gateway_rest_api": "the regional REST API",
@@ -44,12 +44,12 @@ RESOURCE_TYPES = {
     "aws_cloudwatch_log_group": "a log group, with retention and the stack's key",
     "aws_cloudwatch_metric_alarm": "an alarm that notifies the ops topic (and again when it is OK)",
     "aws_dynamodb_table": "a table (on demand, encrypted, PITR, stream)",
-    "aws_iam_policy": "a managed policy for people's roles",
+    "aws_iam_policy": "a managed policy for people's roles or the host backend's",
     "aws_iam_role": "a role and who may assume it",
     "aws_iam_role_policy": "the inline policy of one role: what its code may call",
     "aws_iam_role_policy_attachment": "a managed policy attached to a role",
-    "aws_kms_key": "the customer-managed key for all data at rest",
-    "aws_kms_alias": "the key's alias",
+    "aws_kms_key": "a customer-managed key: for all data at rest, or the HMAC key of the review e-mail keys",
+    "aws_kms_alias": "a key's alias",
     "aws_lambda_event_source_mapping": "a table stream feeding the event relay",
     "aws_lambda_function": "a Python function",
     "aws_lambda_function_event_invoke_config": "retries of asynchronous invocations",
@@ -87,7 +87,11 @@ OUTPUTS = {
     "payout-lambda-name": "the monthly payout function; invoke it for a manual payout",
     "referral-table-name": "the referrals table (profiles and referral items)",
     "relay-dlq-url": "relay DLQ: positions of stream batches the relay gave up on",
-    "reward-calc-lambda-name": "the function behind both API routes",
+    "reward-calc-lambda-name": "the function behind the public API routes",
+    "admin-function-name": "the function behind the admin routes (`/referrals`)",
+    "admin-caller-policy-arn": "managed policy granting exactly the admin routes (SigV4); attach it to the host "
+    "backend's role",
+    "review-email-key-arn": "the KMS HMAC key the reward function derives its e-mail key secret from",
     "s3-bucket": "the payout reports bucket (`payouts/YYYY-MM/payout-report.csv`)",
     "schedule-dlq-url": "schedule DLQ: payout events Scheduler could not deliver",
     "sns-topic": "the reward topic: `referral.rewarded`, the `reward.*` lifecycle events and `payout.completed`",
@@ -378,8 +382,8 @@ DETAILS: dict[str, Callable[[Document, Resource], str]] = {
     "aws_api_gateway_gateway_response": lambda d, r: f"{r['response_type']}: {r['status_code']}",
     "aws_api_gateway_integration": lambda d, r: f"{r['type']} to {_resolve(d, r['uri'])}",
     "aws_api_gateway_method": lambda d, r: (
-        "API key required; validator "
-        + _resolve(d, r["request_validator_id"])
+        ("API key required" if r["api_key_required"] else f"{r['authorization']}, no API key")
+        + "".join(f"; validator {_resolve(d, v)}" for v in [r.get("request_validator_id")] if v)
         + "".join(f", model {_resolve(d, m)}" for m in r.get("request_models", {}).values())
         + "".join(f", required {p}" for p in r.get("request_parameters", {}))
     ),
@@ -404,7 +408,9 @@ DETAILS: dict[str, Callable[[Document, Resource], str]] = {
     "aws_iam_role_policy": lambda d, r: f"of {_resolve(d, r['role'])}; " + _policy_sids(d, r),
     "aws_iam_role_policy_attachment": lambda d, r: r["policy_arn"].rsplit("/", 1)[-1],
     "aws_kms_key": lambda d, r: (
-        f"rotation on, {r['deletion_window_in_days']}-day deletion window; " + _policy_sids(d, r)
+        f"{r.get('customer_master_key_spec', 'SYMMETRIC_DEFAULT')}, "
+        f"rotation {'on' if r['enable_key_rotation'] else 'off'}, "
+        f"{r['deletion_window_in_days']}-day deletion window; " + _policy_sids(d, r)
     ),
     "aws_lambda_event_source_mapping": _mapping,
     "aws_lambda_function": _function,

@@ -95,6 +95,9 @@ def test_tables_have_their_keys_indexes_recovery_and_ttl(deployment: LocalDeploy
         "referrer-index",
         "pending-rewards-index",
         "payout-index",
+        "payable-rewards-index",
+        "review-queue-index",
+        "open-clawbacks-index",
     }
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     idempotency_table = deployment.outputs["idempotency-table-name"]
@@ -142,8 +145,21 @@ def test_functions_have_their_code_settings_and_environment(deployment: LocalDep
     assert (reward.handler, reward.timeout_seconds, reward.memory_mb) == ("reward_calculator.handler.handler", 30, 512)
     assert (payout.handler, payout.timeout_seconds, payout.memory_mb) == ("payout_processor.handler.handler", 300, 1024)
     shared = {"REFERRAL_TABLE_NAME": outputs["referral-table-name"], "REGION": REGION}
+    assert reward.environment.pop("REVIEW_EMAIL_KEY_ARN") == outputs["review-email-key-arn"]
     assert reward.environment == shared | {
         "POWERTOOLS_SERVICE_NAME": "reward-calculator",
+        "POWERTOOLS_METRICS_NAMESPACE": "ReferralProgram",
+        "REWARD_HOLD_DAYS": "0",
+        "REWARD_QUALIFICATION": "signup",
+        "REVIEW_SHARED_EMAIL": "true",
+    }
+    key = deployment.client("kms").describe_key(KeyId=outputs["review-email-key-arn"])["KeyMetadata"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("HMAC_256", "GENERATE_VERIFY_MAC")
+    admin = deployed_function(deployment, outputs["admin-function-name"])
+    assert (admin.handler, admin.timeout_seconds, admin.memory_mb) == ("referral_admin.handler.handler", 30, 256)
+    assert admin.environment == shared | {
+        "REWARD_HOLD_DAYS": "0",
+        "POWERTOOLS_SERVICE_NAME": "referral-admin",
         "POWERTOOLS_METRICS_NAMESPACE": "ReferralProgram",
     }
     key_arn = payout.environment.pop("REPORTS_KMS_KEY_ARN")
@@ -193,15 +209,26 @@ def test_both_table_streams_feed_the_relay(deployment: LocalDeployment) -> None:
     assert outputs["relay-dlq-url"].endswith(f"/event-relay-dlq-{SUFFIX}")
 
 
-def test_api_routes_go_to_the_reward_function_on_the_stage(deployment: LocalDeployment) -> None:
+def test_api_routes_go_to_their_functions_on_the_stage(deployment: LocalDeployment) -> None:
     api_id, reward = deployment.outputs["api-gateway-id"], deployment.outputs["reward-calc-lambda-name"]
+    admin = deployment.outputs["admin-function-name"]
     routes = {(route.method, route.resource, route.function_name) for route in deployed_routes(deployment, api_id)}
-    assert routes == {("POST", "/signup", reward), ("GET", "/referrers/{code}", reward)}
+    assert routes == {
+        ("POST", "/signup", reward),
+        ("GET", "/referrers/{code}", reward),
+        ("GET", "/referrals", admin),
+        *(("POST", f"/referrals/{{userId}}/{action}", admin) for action in ("qualify", "approve", "reverse")),
+    }
     apigateway = deployment.client("apigateway")
     for resource in apigateway.get_resources(restApiId=api_id)["items"]:
         for method in resource.get("resourceMethods", {}):
             integration = apigateway.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod=method)
             assert integration["type"] == "AWS_PROXY"
+            described = apigateway.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod=method)
+            signed = resource["path"].startswith("/referrals")
+            assert (described["authorizationType"], described["apiKeyRequired"]) == (
+                ("AWS_IAM", False) if signed else ("NONE", True)
+            ), resource["path"]
     stage = apigateway.get_stage(restApiId=api_id, stageName=SUFFIX)
     assert stage["tracingEnabled"] is True
     assert deployment.outputs["api-endpoint"].rstrip("/").endswith(f"/{SUFFIX}")

@@ -13,6 +13,7 @@ from referrals import contract as c
 from referrals import exact_json
 from referrals.payout_run import Reward
 from referrals.payout_store import DynamoPayoutStore, PayoutResources
+from tests.lambdas.aws_calls import acting_as
 from tests.lambdas.fake_aws import FakeAws
 from tests.lambdas.reward_api import LambdaContext, referral_of, sign_up
 
@@ -75,8 +76,9 @@ def seed(aws: FakeAws, position: str, user_id: str = "bob", referrer_id: str = "
         seed(aws, before, user_id, referrer_id)
         assert act(user_id, "reverse", "seeded reversal")[0] == 200
         return referral_of(aws, user_id)
-    assert sign_up(referrer_id)[0] == 201
-    assert sign_up(user_id, referrer_id)[0] == 200
+    with acting_as("reward-calculator"):  # the seeding signups are the reward function's calls
+        assert sign_up(referrer_id)[0] == 201
+        assert sign_up(user_id, referrer_id)[0] == 200
     timestamp = int(referral_of(aws, user_id)[c.REFERRAL_TIMESTAMP])
     flagged = {c.STATUS: c.STATUS_FLAGGED, c.FLAGGED_KEY: c.FLAGGED_KEY_VALUE, c.REVIEW_SIGNALS: {"email_of_referrer"}}
     changes: dict[str, dict] = {
@@ -119,7 +121,8 @@ def claim(aws: FakeAws, user_id: str, timestamp: int, referrer_id: str = "alice"
     """The payout's claim of one reward, as referrals/payout_store.py writes it; False: refused."""
     store = DynamoPayoutStore(PayoutResources(aws.referral_table, aws.idempotency_table, aws.bucket))
     reward = Reward(user_id, timestamp, referrer_id, Decimal("10.00"))
-    return store.claim([reward], PAYOUT_ID, timestamp + 1) == [reward]
+    with acting_as("payout-processor"):
+        return store.claim([reward], PAYOUT_ID, timestamp + 1) == [reward]
 
 
 def table(aws: FakeAws) -> Any:

@@ -20,6 +20,7 @@ FUNCTION_OF_TEST_MODULE = {
     "test_reward_": "reward-calculator",
     "test_payout_": "payout-processor",
     "test_relay_": "event-relay",
+    "test_admin_": "referral-admin",
 }
 
 

@@ -9,7 +9,7 @@ from referral_admin import handler as admin
 from referrals import contract as c
 from referrals.lifecycle_settings import DAY_MS, LifecycleSettings
 from tests.lambdas.admin_api import act, admin_event, invoke, rewrite, seed
-from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.aws_calls import acting_as, recorded_calls
 from tests.lambdas.fake_aws import FakeAws
 from tests.lambdas.reward_api import all_items, referral_of, sign_up
 
@@ -20,7 +20,8 @@ def epoch_ms() -> int:
 
 @pytest.mark.parametrize("action", ["qualify", "approve", "reverse"])
 def test_a_user_without_a_referral_is_a_404_after_one_read(aws: FakeAws, action: str) -> None:
-    assert sign_up("alice")[0] == 201  # enrolled without a code: a profile, no referral
+    with acting_as("reward-calculator"):
+        assert sign_up("alice")[0] == 201  # enrolled without a code: a profile, no referral
     before = all_items(aws)
     for user_id in ("alice", "nobody"):
         with recorded_calls() as log:

@@ -35,7 +35,7 @@ REMOTE_STATE = StackConfig.from_env(
         "STATE_BUCKET_REGION": "eu-central-1",
     }
 )
-# Throwaway environment: no WAF, no deletion protection, custom API limits and tiers.
+# Throwaway environment: no WAF, no deletion protection, custom API limits, tiers and lifecycle settings.
 THROWAWAY = StackConfig.from_env(
     {
         "ENVIRONMENT_SUFFIX": "pr-7",
@@ -46,6 +46,10 @@ THROWAWAY = StackConfig.from_env(
         "API_QUOTA_PER_DAY": "1000",
         "LOG_RETENTION_DAYS": "7",
         "REWARD_TIERS": '{"1": "12.50", "3": "20"}',
+        "REWARD_HOLD_DAYS": "14",
+        "REWARD_QUALIFICATION": "event",
+        "REVIEW_SHARED_EMAIL": "false",
+        "REVIEW_BURST_PER_HOUR": "5",
     }
 )
 # People let in: alert e-mails, report readers and operators (roles of the emulator's account id).

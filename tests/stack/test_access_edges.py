@@ -19,6 +19,8 @@ PARTITION = "${data.aws_partition.partition.partition}"
 REGION = "us-east-1"
 READER = "arn:aws:iam::123456789012:role/finance/payout-reports"  # tests/stack/conftest.py PEOPLE
 OPERATORS = ("arn:aws:iam::123456789012:role/oncall", "arn:aws:iam::123456789012:role/sre")
+# A role the admin callers' policy would be attached to (it is attached to none by the stack).
+HOST_BACKEND = "arn:aws:iam::123456789012:role/host-backend"
 TLS = {"aws:SecureTransport": "true"}
 
 
@@ -66,8 +68,18 @@ class Stack:
         return self._keep(json.loads(self.synth.one("aws_iam_policy", name=name)["policy"]))
 
     def key(self) -> dict:
-        (key,) = self.synth.resources("aws_kms_key").values()
-        return self._keep(json.loads(key["policy"]))
+        """The data key's policy (the key that rotates; the other is the e-mail keys' HMAC key)."""
+        return self._keep(json.loads(self.synth.one("aws_kms_key", enable_key_rotation=True)["policy"]))
+
+    def email_key(self) -> dict:
+        return self._keep(json.loads(self.synth.one("aws_kms_key", customer_master_key_spec="HMAC_256")["policy"]))
+
+    def unattached(self, name: str) -> dict:
+        """A managed policy the stack creates for others to attach (an output), attached to no role."""
+        policy_ref = self.ref("aws_iam_policy", "arn", name=name)
+        attachments = self.synth.resources("aws_iam_role_policy_attachment").values()
+        assert not [a for a in attachments if a["policy_arn"] == policy_ref], name
+        return self._keep(json.loads(self.synth.one("aws_iam_policy", name=name)["policy"]))
 
     def topic(self, name: str) -> dict:
         arn = self.ref("aws_sns_topic", "arn", name=name)
@@ -137,10 +149,17 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
     report = f"{bucket}/payouts/2026-11/payout-report.csv"
     reward_topic, ops_topic = f"reward-notifications-{suffix}", f"ops-alerts-{suffix}"
     payout_dlq, schedule_dlq = f"payout-processing-dlq-{suffix}", f"payout-schedule-dlq-{suffix}"
-    key = s.ref("aws_kms_key", "arn")
+    key = s.ref("aws_kms_key", "arn", enable_key_rotation=True)
+    email_key = s.ref("aws_kms_key", "arn", customer_master_key_spec="HMAC_256")
+    admin_role, admin_fn = f"referral-admin-{suffix}-role", f"referral-admin-{suffix}"
     alarms = [a["alarm_name"] for a in synth.resources("aws_cloudwatch_metric_alarm").values()]
     first_alarm = alarms[0]
-    api_call = s.ref("aws_api_gateway_rest_api", "execution_arn") + f"/{suffix}/POST/signup"
+    execution_arn = s.ref("aws_api_gateway_rest_api", "execution_arn")
+    api_call = f"{execution_arn}/{suffix}/POST/signup"
+    admin_calls = {
+        f"{method} {path}": f"{execution_arn}/{suffix}/{method}/{path.replace('{userId}', 'bob')}"
+        for method, path in ADMIN_ROUTES
+    }
     bucket_context = {"kms:EncryptionContext:aws:s3:arn": f"arn:{PARTITION}:s3:::payout-reports-{suffix}-0123abcd"}
 
     def arn(role: str) -> tuple[str, str]:
@@ -161,6 +180,7 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
     ours = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": alarm_arn(first_alarm)}
     ops_topic_arn = s.ref("aws_sns_topic", "arn", name=ops_topic)
     reward_fn_arn = s.ref("aws_lambda_function", "arn", function_name=reward_fn)
+    admin_fn_arn = s.ref("aws_lambda_function", "arn", function_name=admin_fn)
     other_api = f"arn:aws:execute-api:{REGION}:999999999999:other/{suffix}/POST/signup"
 
     def service(name: str, action: str, resource: str, policy: dict, context: dict[str, str]) -> Edge:
@@ -185,6 +205,34 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
             s.function_policy(reward_fn),
             {"aws:SourceArn": api_call},
         ),
+        # API Gateway -> admin function: each admin route's permission; the public routes' don't reach it.
+        **{
+            f"api gateway {route} -> admin function": service(
+                apigateway,
+                "lambda:InvokeFunction",
+                admin_fn_arn,
+                s.function_policy(admin_fn),
+                {"aws:SourceArn": source},
+            )
+            for route, source in admin_calls.items()
+        },
+        "api gateway POST /signup -> admin function": service(
+            apigateway, "lambda:InvokeFunction", admin_fn_arn, s.function_policy(admin_fn), {"aws:SourceArn": api_call}
+        ).refused(),
+        "api gateway POST /referrals/{userId}/reverse -> reward function": service(
+            apigateway,
+            "lambda:InvokeFunction",
+            reward_fn_arn,
+            s.function_policy(reward_fn),
+            {"aws:SourceArn": admin_calls["POST referrals/{userId}/reverse"]},
+        ).refused(),
+        "api gateway, another API -> admin function": service(
+            apigateway,
+            "lambda:InvokeFunction",
+            admin_fn_arn,
+            s.function_policy(admin_fn),
+            {"aws:SourceArn": other_api.replace("POST/signup", "POST/referrals/bob/reverse")},
+        ).refused(),
         "api gateway, another API -> reward function": service(
             apigateway,
             "lambda:InvokeFunction",
@@ -292,6 +340,61 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
         "relay role -> write the referral table": Edge(
             call(arn(relay_role), "dynamodb:PutItem", table), s.inline(relay_role), None, denied=True
         ),
+        # The e-mail keys' secret: the reward role derives it; no other role, and not the account root.
+        "reward role -> e-mail HMAC key (GenerateMac)": Edge(
+            call(arn(reward_role), "kms:GenerateMac", email_key),
+            s.inline(reward_role),
+            s.email_key(),
+            resource_must_allow=True,
+        ),
+        **{
+            f"{name} role -> e-mail HMAC key (GenerateMac)": Edge(
+                call(arn(role), "kms:GenerateMac", email_key), s.inline(role), s.email_key(), resource_must_allow=True
+            ).refused()
+            for name, role in (("admin", admin_role), ("payout", payout_role), ("relay", relay_role))
+        },
+        "the account root -> e-mail HMAC key (GenerateMac)": Edge(
+            call(("AWS", f"arn:{PARTITION}:iam::{ACCOUNT}:root"), "kms:GenerateMac", email_key),
+            None,
+            s.email_key(),
+            resource_must_allow=True,
+            denied=True,
+        ),
+        "reward role -> verify or read the e-mail HMAC key": Edge(
+            call(arn(reward_role), "kms:VerifyMac", email_key),
+            s.inline(reward_role),
+            s.email_key(),
+            resource_must_allow=True,
+            denied=True,
+        ),
+        # The admin function: one consistent Query, conditional updates, the clawback transaction, the queue.
+        "admin role -> read a reward (consistent Query)": Edge(
+            call(arn(admin_role), "dynamodb:Query", table), s.inline(admin_role), None
+        ),
+        "admin role -> act on a reward (UpdateItem)": Edge(
+            call(arn(admin_role), "dynamodb:UpdateItem", table), s.inline(admin_role), None
+        ),
+        "admin role -> record a clawback (PutItem in the transaction)": Edge(
+            call(arn(admin_role), "dynamodb:PutItem", table), s.inline(admin_role), None
+        ),
+        "admin role -> review queue index": Edge(
+            call(arn(admin_role), "dynamodb:Query", f"{table}/index/review-queue-index"), s.inline(admin_role), None
+        ),
+        "admin role -> referrer index": Edge(
+            call(arn(admin_role), "dynamodb:Query", f"{table}/index/referrer-index"),
+            s.inline(admin_role),
+            None,
+            denied=True,
+        ),
+        "admin role -> delete a reward": Edge(
+            call(arn(admin_role), "dynamodb:DeleteItem", table), s.inline(admin_role), None, denied=True
+        ),
+        "admin role -> run records": Edge(
+            call(arn(admin_role), "dynamodb:UpdateItem", runs), s.inline(admin_role), None, denied=True
+        ),
+        "admin role -> key (encrypted environment and table)": Edge(
+            call(arn(admin_role), "kms:Decrypt", key), None, s.key(), resource_must_allow=True
+        ),
         "reward role -> key (table, topic)": Edge(
             call(arn(reward_role), "kms:GenerateDataKey", key),
             None,
@@ -308,6 +411,25 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
             call(arn(payout_role), "dynamodb:Query", f"{table}/index/pending-rewards-index"),
             s.inline(payout_role),
             None,
+        ),
+        "payout role -> payable rewards index": Edge(
+            call(arn(payout_role), "dynamodb:Query", f"{table}/index/payable-rewards-index"),
+            s.inline(payout_role),
+            None,
+        ),
+        "payout role -> open clawbacks index": Edge(
+            call(arn(payout_role), "dynamodb:Query", f"{table}/index/open-clawbacks-index"),
+            s.inline(payout_role),
+            None,
+        ),
+        "payout role -> review queue index": Edge(
+            call(arn(payout_role), "dynamodb:Query", f"{table}/index/review-queue-index"),
+            s.inline(payout_role),
+            None,
+            denied=True,
+        ),
+        "payout role -> carry (PutItem in the credit transaction)": Edge(
+            call(arn(payout_role), "dynamodb:PutItem", table), s.inline(payout_role), None
         ),
         "payout role -> claims on the referral table": Edge(
             call(arn(payout_role), "dynamodb:UpdateItem", table_of["dynamodb:TransactWriteItems"]),
@@ -350,8 +472,51 @@ def edges_of(s: Stack, *, with_people: bool = True) -> dict[str, Edge]:
             denied=True,
         ),
     }
+    rows |= admin_caller_edges(s, suffix)
     if with_people:
         rows |= people_edges(s, suffix, report=report, key=key, bucket_context=bucket_context, via=via)
+    return rows
+
+
+ADMIN_ROUTES = (
+    ("POST", "referrals/{userId}/qualify"),
+    ("POST", "referrals/{userId}/approve"),
+    ("POST", "referrals/{userId}/reverse"),
+    ("GET", "referrals"),
+)
+
+
+def admin_route_calls(s: Stack, stage: str) -> dict[str, str]:
+    """execute-api:Invoke resources of the admin routes (as IAM sees a call), by route."""
+    execution_arn = s.ref("aws_api_gateway_rest_api", "execution_arn")
+    return {
+        f"{method} /{path}": f"{execution_arn}/{stage}/{method}/{path.replace('{userId}', 'bob')}"
+        for method, path in ADMIN_ROUTES
+    }
+
+
+def admin_caller_edges(s: Stack, suffix: str) -> dict[str, Edge]:
+    """The admin callers' policy (output admin-caller-policy-arn): the admin routes on this stage, nothing else."""
+    policy = s.unattached(f"referral-admin-callers-{suffix}")
+    execution_arn = s.ref("aws_api_gateway_rest_api", "execution_arn")
+    stage = suffix  # the stage is named after the environment
+
+    def invoke(resource: str) -> Request:
+        return Request(("AWS", HOST_BACKEND), "execute-api:Invoke", resource, TLS)
+
+    rows = {
+        f"admin caller -> {route}": Edge(invoke(resource), policy, None)
+        for route, resource in admin_route_calls(s, stage).items()
+    }
+    for route, resource in {
+        "POST /signup": f"{execution_arn}/{stage}/POST/signup",
+        "GET /referrers/{code}": f"{execution_arn}/{stage}/GET/referrers/alice",
+        "DELETE /referrals/{userId}/reverse": f"{execution_arn}/{stage}/DELETE/referrals/bob/reverse",
+        "POST /referrals/{userId}/reverse of another stage": f"{execution_arn}/other/POST/referrals/bob/reverse",
+        "POST /referrals/{userId}/reverse of another API": "arn:aws:execute-api:us-east-1:999999999999:other/"
+        f"{stage}/POST/referrals/bob/reverse",
+    }.items():
+        rows[f"admin caller -> {route}"] = Edge(invoke(resource), policy, None, denied=True)
     return rows
 
 
@@ -362,6 +527,7 @@ def people_edges(s: Stack, suffix: str, *, report: str, key: str, bucket_context
     payout_fn = s.ref("aws_lambda_function", "arn", function_name=f"payout-processing-{suffix}")
     relay_fn = s.ref("aws_lambda_function", "arn", function_name=f"event-relay-{suffix}")
     bucket = s.ref("aws_s3_bucket", "arn")
+    email_key = s.ref("aws_kms_key", "arn", customer_master_key_spec="HMAC_256")
     alarm = alarm_arn(next(iter(s.synth.resources("aws_cloudwatch_metric_alarm").values()))["alarm_name"])
     api_key = f"arn:{PARTITION}:apigateway:{REGION}::/apikeys/{s.ref('aws_api_gateway_api_key', 'id')}"
 
@@ -460,6 +626,28 @@ def people_edges(s: Stack, suffix: str, *, report: str, key: str, bucket_context
         rows[f"operator {name} -> change the API's key"] = Edge(
             call(operator, "apigateway:PATCH", api_key), s.managed(operators, operator), None, denied=True
         )
+        # `referrals` review commands and the e-mail key backfill.
+        stage = suffix  # the stage is named after the environment
+        for route, resource in admin_route_calls(s, stage).items():
+            rows[f"operator {name} -> admin route {route}"] = Edge(
+                call(operator, "execute-api:Invoke", resource), s.managed(operators, operator), None
+            )
+        rows[f"operator {name} -> public route POST /signup"] = Edge(
+            call(
+                operator,
+                "execute-api:Invoke",
+                f"{s.ref('aws_api_gateway_rest_api', 'execution_arn')}/{stage}/POST/signup",
+            ),
+            s.managed(operators, operator),
+            None,
+            denied=True,
+        )
+        rows[f"operator {name} -> e-mail HMAC key (GenerateMac, the backfill)"] = Edge(
+            call(operator, "kms:GenerateMac", email_key),
+            s.managed(operators, operator),
+            s.email_key(),
+            resource_must_allow=True,
+        )
         rows[f"operator {name} -> write the referral table"] = Edge(
             call(operator, "dynamodb:PutItem", table),
             s.managed(operators, operator),
@@ -513,11 +701,16 @@ def test_the_evaluator_understands_every_document_of_the_table(people_synth: Syn
 
 
 def test_without_people_configured_nobody_but_the_services_is_let_in(synth: Synth) -> None:
-    """The default configuration: the key, bucket and queues name no person; no managed policy."""
-    key = json.loads(next(iter(synth.resources("aws_kms_key").values()))["policy"])
+    """The default configuration: the keys, bucket and queues name no person; the one managed policy,
+    the admin callers', is attached to no role."""
+    key = json.loads(synth.one("aws_kms_key", enable_key_rotation=True)["policy"])
     request = Request(("AWS", READER), "kms:Decrypt", "*", {**TLS, "kms:ViaService": f"s3.{REGION}.amazonaws.com"})
     assert decide(key, request, resource_policy=True) == NO_OPINION
-    assert not synth.resources("aws_iam_policy")
+    email_key = json.loads(synth.one("aws_kms_key", customer_master_key_spec="HMAC_256")["policy"])
+    mac = Request(("AWS", OPERATORS[0]), "kms:GenerateMac", "*", TLS)
+    assert decide(email_key, mac, resource_policy=True) == NO_OPINION
+    assert [p["name"] for p in synth.resources("aws_iam_policy").values()] == ["referral-admin-callers-dev"]
+    assert not [a for a in synth.resources("aws_iam_role_policy_attachment").values() if "lifecycle" in a]
     for policy in synth.resources("aws_sqs_queue_policy").values():
         assert [s["Effect"] for s in json.loads(policy["policy"])["Statement"]] == ["Deny"]
     (bucket,) = synth.resources("aws_s3_bucket_policy").values()

@@ -9,8 +9,9 @@ from typing import cast
 import pytest
 import yaml
 
-from stacks.api_schema import SIGNUP_SCHEMA
+from stacks.api_schema import REVERSE_SCHEMA, SIGNUP_SCHEMA
 from tests.stack.conftest import PROJECT_ROOT, Synth
+from tests.stack.test_security import ADMIN_ROUTES, PUBLIC_ROUTES, methods_by_route
 from tools.docs_reference import OPTIONAL_OUTPUTS, OUTPUTS, RESOURCE_TYPES, api_routes, main, render
 
 DOCS = PROJECT_ROOT / "docs"
@@ -69,20 +70,45 @@ def test_the_openapi_document_lists_exactly_the_synthesized_routes(openapi: dict
     documented = {
         (method.upper(), path) for path, item in openapi["paths"].items() for method in item if method in HTTP_METHODS
     }
-    assert api_routes(synth.json) == {("POST", "/signup"), ("GET", "/referrers/{code}")}
+    assert api_routes(synth.json) == PUBLIC_ROUTES | ADMIN_ROUTES
     assert documented == api_routes(synth.json)
 
 
-def test_every_documented_route_requires_the_api_key_as_the_stack_does(openapi: dict, synth: Synth) -> None:
-    assert all(method["api_key_required"] for method in synth.resources("aws_api_gateway_method").values())
+def test_every_documented_route_is_secured_as_the_stack_secures_it(openapi: dict, synth: Synth) -> None:
+    """The public routes with the API key, the admin routes with SigV4 (AWS_IAM) and no key."""
+    keyed = {route for route, method in methods_by_route(synth).items() if method["api_key_required"]}
+    signed = {route for route, method in methods_by_route(synth).items() if method["authorization"] == "AWS_IAM"}
+    assert (keyed, signed) == (PUBLIC_ROUTES, ADMIN_ROUTES)
     scheme = openapi["components"]["securitySchemes"]["apiKey"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "x-api-key")
+    sigv4 = openapi["components"]["securitySchemes"]["sigv4"]
+    assert (sigv4["type"], sigv4["in"], sigv4["name"]) == ("apiKey", "header", "Authorization")
+    assert sigv4["x-amazon-apigateway-authtype"] == "awsSigv4"
     assert openapi["security"] == [{"apiKey": []}]
-    for item in openapi["paths"].values():
+    for path, item in openapi["paths"].items():
         for method, operation in item.items():
             if method in HTTP_METHODS:
-                assert operation.get("security", openapi["security"]) == [{"apiKey": []}]
-                assert {"403", "429", "500"} <= set(operation["responses"])
+                expected = [{"sigv4": []}] if (method.upper(), path) in ADMIN_ROUTES else [{"apiKey": []}]
+                assert operation.get("security", openapi["security"]) == expected, (method, path)
+                assert {"403", "500"} <= set(operation["responses"]), (method, path)
+                if (method.upper(), path) in PUBLIC_ROUTES:
+                    assert "429" in operation["responses"], (method, path)
+
+
+def test_every_admin_route_documents_what_the_handler_answers(openapi: dict) -> None:
+    for method, path in ADMIN_ROUTES:
+        answers = set(openapi["paths"][path][method.lower()]["responses"])
+        # The review queue reads only: no 404, 409 or 503 (busy is a write's answer).
+        expected = {"200", "400", "403", "500"} | ({"404", "409", "503"} if method == "POST" else set())
+        assert expected <= answers, (method, path)
+
+
+def test_the_openapi_reverse_body_is_the_schema_api_gateway_checks(openapi: dict) -> None:
+    documented = openapi["components"]["schemas"]["Reverse"]
+    for key in ("type", "required", "additionalProperties"):
+        assert documented[key] == REVERSE_SCHEMA[key]
+    reason = cast(dict[str, dict], REVERSE_SCHEMA["properties"])["reason"]
+    assert {k: documented["properties"]["reason"][k] for k in reason} == reason
 
 
 def test_the_openapi_signup_body_is_the_schema_api_gateway_checks(openapi: dict) -> None:

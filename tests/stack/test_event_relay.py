@@ -60,7 +60,7 @@ def test_each_stream_feeds_the_relay_with_partial_batch_responses_bounded_retrie
 
 def test_the_relay_dlq_is_encrypted_kept_two_weeks_and_alarmed(synth: Synth) -> None:
     queue = synth.one("aws_sqs_queue", name="event-relay-dlq-dev")
-    assert queue["kms_master_key_id"] == synth.ref("aws_kms_key", "arn")
+    assert queue["kms_master_key_id"] == synth.ref("aws_kms_key", "arn", enable_key_rotation=True)
     assert queue["message_retention_seconds"] == 14 * 24 * 3600
     alarms = {a["alarm_name"]: a for a in synth.resources("aws_cloudwatch_metric_alarm").values()}
     assert alarms["event-relay-dlq-dev-not-empty"]["dimensions"] == {"QueueName": "event-relay-dlq-dev"}

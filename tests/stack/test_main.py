@@ -62,6 +62,6 @@ def test_synth_after_the_whole_suite_is_byte_identical(synth: Synth, tmp_path: P
     assert (again / "cdk.tf.json").read_bytes() == (synth.stack_dir / "cdk.tf.json").read_bytes()
     first_assets, second_assets = _tree(synth.stack_dir / "assets"), _tree(again / "assets")
     assert sorted(first_assets) == sorted(second_assets)
-    assert len([name for name in first_assets if name.endswith(".zip")]) == 3  # reward, payout, relay
+    assert len([name for name in first_assets if name.endswith(".zip")]) == 4  # reward, payout, relay, admin
     for name, content in first_assets.items():
         assert second_assets[name] == content, name

@@ -17,7 +17,11 @@ def test_every_alert_address_is_an_email_subscription_of_the_ops_topic(people_sy
 
 def test_each_people_role_gets_its_managed_policy_only_if_it_is_in_this_account(people_synth: Synth) -> None:
     policies = {p["name"]: p for p in people_synth.resources("aws_iam_policy").values()}
-    assert set(policies) == {"referral-report-readers-people", "referral-operators-people"}
+    assert set(policies) == {
+        "referral-report-readers-people",
+        "referral-operators-people",
+        "referral-admin-callers-people",  # attached to no role: for the host backend's (output)
+    }
     attachments = {
         (a["role"], a["policy_arn"]): a
         for a in people_synth.resources("aws_iam_role_policy_attachment").values()
@@ -33,11 +37,28 @@ def test_each_people_role_gets_its_managed_policy_only_if_it_is_in_this_account(
 
 
 def test_people_policies_change_no_data(people_synth: Synth) -> None:
+    """...except through the admin routes, whose function checks every change and records who made it."""
     writes = ("Put", "Update", "Delete*Item", "Batch", "Write", "Send", "Encrypt", "GenerateDataKey")
     for policy in people_synth.resources("aws_iam_policy").values():
         for statement in json.loads(policy["policy"])["Statement"]:
             for action in statement["Action"]:
                 assert not any(word in action for word in writes), (policy["name"], action)
+
+
+def test_operators_may_review_rewards_and_backfill_email_keys(people_synth: Synth) -> None:
+    statements = json.loads(people_synth.one("aws_iam_policy", name="referral-operators-people")["policy"])["Statement"]
+    by_sid = {s["Sid"]: s for s in statements}
+    callers = json.loads(people_synth.one("aws_iam_policy", name="referral-admin-callers-people")["policy"])
+    (admin_routes,) = callers["Statement"]
+    # The same routes as the admin callers' policy, no more.
+    assert by_sid["CallTheAdminRoutes"]["Action"] == ["execute-api:Invoke"]
+    assert by_sid["CallTheAdminRoutes"]["Resource"] == admin_routes["Resource"]
+    assert by_sid["DeriveEmailKeySecret"] == {
+        "Sid": "DeriveEmailKeySecret",
+        "Effect": "Allow",
+        "Action": ["kms:GenerateMac"],
+        "Resource": [people_synth.ref("aws_kms_key", "arn", customer_master_key_spec="HMAC_256")],
+    }
 
 
 def test_people_outputs_name_their_policies(people_synth: Synth, synth: Synth) -> None:

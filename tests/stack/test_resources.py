@@ -31,6 +31,29 @@ def test_index_names_match_the_lambda_data_contract(synth: Synth) -> None:
     for name in (contract.PENDING_REWARDS_INDEX, contract.PAYOUT_INDEX):
         assert indexes[name]["range_key"] == contract.REFERRAL_TIMESTAMP
         assert sorted(indexes[name]["non_key_attributes"]) == sorted(contract.PAYOUT_PROJECTION)
+    # The reward lifecycle's sparse indexes: (hash, range, projection) as the Lambda code reads them.
+    lifecycle = {
+        contract.PAYABLE_REWARDS_INDEX: (contract.PAYABLE_KEY, contract.PAYABLE_AT, contract.PAYOUT_PROJECTION),
+        contract.REVIEW_QUEUE_INDEX: (
+            contract.FLAGGED_KEY,
+            contract.REFERRAL_TIMESTAMP,
+            contract.REVIEW_QUEUE_PROJECTION,
+        ),
+        contract.OPEN_CLAWBACKS_INDEX: (contract.OPEN_CLAWBACK_KEY, contract.CLAWBACK_AT, contract.PAYOUT_PROJECTION),
+    }
+    for name, (hash_key, range_key, projection) in lifecycle.items():
+        index = indexes[name]
+        assert (index["hash_key"], index["range_key"], index["projection_type"]) == (hash_key, range_key, "INCLUDE")
+        assert sorted(index["non_key_attributes"]) == sorted(projection), name
+    assert set(indexes) == {contract.REFERRER_INDEX, contract.PENDING_REWARDS_INDEX, contract.PAYOUT_INDEX, *lifecycle}
+    key_types = {a["name"]: a["type"] for a in table["attribute"]}
+    for name, (hash_key, range_key, _) in lifecycle.items():
+        assert (key_types[hash_key], key_types[range_key]) == ("S", "N"), name
+    assert (storage.PAYABLE_REWARDS_INDEX, storage.REVIEW_QUEUE_INDEX, storage.OPEN_CLAWBACKS_INDEX) == (
+        contract.PAYABLE_REWARDS_INDEX,
+        contract.REVIEW_QUEUE_INDEX,
+        contract.OPEN_CLAWBACKS_INDEX,
+    )
 
 
 def test_idempotency_table_has_ttl_and_pitr(synth: Synth) -> None:
@@ -67,16 +90,20 @@ def test_topic_and_dead_letter_queue(synth: Synth) -> None:
 def test_functions_runtime_sizes_and_packaging(synth: Synth) -> None:
     reward = synth.one("aws_lambda_function", function_name="reward-calculation-dev")
     payout = synth.one("aws_lambda_function", function_name="payout-processing-dev")
+    admin = synth.one("aws_lambda_function", function_name="referral-admin-dev")
     assert (reward["runtime"], reward["timeout"], reward["memory_size"]) == ("python3.12", 30, 512)
     assert (payout["runtime"], payout["timeout"], payout["memory_size"]) == ("python3.12", 300, 1024)
+    assert (admin["runtime"], admin["timeout"], admin["memory_size"]) == ("python3.12", 30, 256)
     assert payout["reserved_concurrent_executions"] == 5
     dlq_arn = synth.ref("aws_sqs_queue", "arn", name="payout-processing-dlq-dev")
     assert payout["dead_letter_config"] == {"target_arn": dlq_arn}
-    for function in (reward, payout):
+    for function in (reward, payout, admin):
         assert function["filename"].startswith("assets/")
         assert function["source_code_hash"] == f'${{filebase64sha256("{function["filename"]}")}}'
     assert reward["handler"] == "reward_calculator.handler.handler"
     assert payout["handler"] == "payout_processor.handler.handler"
+    assert admin["handler"] == "referral_admin.handler.handler"
+    assert admin["role"] == synth.ref("aws_iam_role", "arn", name="referral-admin-dev-role")
 
 
 def test_function_environment_follows_the_contract(synth: Synth) -> None:
@@ -92,6 +119,35 @@ def test_function_environment_follows_the_contract(synth: Synth) -> None:
     assert relay["SNS_TOPIC_ARN"] == topic
     assert payout["IDEMPOTENCY_TABLE_NAME"] == synth.ref("aws_dynamodb_table", "name", name="payout-idempotency-dev")
     assert payout["REPORTS_BUCKET_NAME"].startswith("${aws_s3_bucket.")
+    # The reward lifecycle's settings, as canonical text: all four to the reward function (the
+    # burst signal only when set), the hold alone to the admin function.
+    assert {k: reward[k] for k in ("REWARD_HOLD_DAYS", "REWARD_QUALIFICATION", "REVIEW_SHARED_EMAIL")} == {
+        "REWARD_HOLD_DAYS": "0",
+        "REWARD_QUALIFICATION": "signup",
+        "REVIEW_SHARED_EMAIL": "true",
+    }
+    assert "REVIEW_BURST_PER_HOUR" not in reward
+    admin = synth.one("aws_lambda_function", function_name="referral-admin-dev")["environment"]["variables"]
+    assert admin == {
+        "REFERRAL_TABLE_NAME": table,
+        "REWARD_HOLD_DAYS": "0",
+        "REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "referral-admin",
+        "POWERTOOLS_METRICS_NAMESPACE": "ReferralProgram",
+    }
+
+
+def test_lifecycle_settings_reach_the_functions(throwaway_synth: Synth) -> None:
+    reward = throwaway_synth.one("aws_lambda_function", function_name="reward-calculation-pr-7")
+    admin = throwaway_synth.one("aws_lambda_function", function_name="referral-admin-pr-7")
+    assert {k: v for k, v in reward["environment"]["variables"].items() if k.startswith(("REWARD_", "REVIEW_B"))} == {
+        "REWARD_TIERS": '{"1": "12.50", "3": "20"}',
+        "REWARD_HOLD_DAYS": "14",
+        "REWARD_QUALIFICATION": "event",
+        "REVIEW_BURST_PER_HOUR": "5",
+    }
+    assert reward["environment"]["variables"]["REVIEW_SHARED_EMAIL"] == "false"
+    assert admin["environment"]["variables"]["REWARD_HOLD_DAYS"] == "14"
 
 
 def test_layers_follow_the_configured_region(synth: Synth, prod_synth: Synth) -> None:
@@ -105,7 +161,7 @@ def test_layers_follow_the_configured_region(synth: Synth, prod_synth: Synth) ->
 
 
 def test_each_function_logs_only_to_its_own_log_group(synth: Synth) -> None:
-    for name in ("reward-calculation-dev", "payout-processing-dev", "event-relay-dev"):
+    for name in ("reward-calculation-dev", "payout-processing-dev", "event-relay-dev", "referral-admin-dev"):
         log_group = synth.ref("aws_cloudwatch_log_group", "arn", name=f"/aws/lambda/{name}")
         assert synth.one("aws_cloudwatch_log_group", name=f"/aws/lambda/{name}")["retention_in_days"] == 365
         statements = synth.role_policy(f"{name}-role")["Statement"]
@@ -121,22 +177,33 @@ def test_each_function_logs_only_to_its_own_log_group(synth: Synth) -> None:
         function = synth.one("aws_lambda_function", function_name=name)
         assert any(d.startswith("aws_cloudwatch_log_group.") for d in function["depends_on"])
     attachments = synth.resources("aws_iam_role_policy_attachment").values()
-    assert sum(a["policy_arn"].endswith("CloudWatchLambdaInsightsExecutionRolePolicy") for a in attachments) == 3
+    assert sum(a["policy_arn"].endswith("CloudWatchLambdaInsightsExecutionRolePolicy") for a in attachments) == 4
 
 
 def test_api_routes_and_scoped_invoke_permissions(synth: Synth) -> None:
     api = synth.one("aws_api_gateway_rest_api", name="referral-api-dev")
     assert api["endpoint_configuration"] == {"types": ["REGIONAL"]}
     paths = {r["path_part"] for r in synth.resources("aws_api_gateway_resource").values()}
-    assert paths == {"signup", "referrers", "{code}"}
-    methods = {m["http_method"] for m in synth.resources("aws_api_gateway_method").values()}
-    assert methods == {"POST", "GET"}
-    function_arn = synth.ref("aws_lambda_function", "invoke_arn", function_name="reward-calculation-dev")
-    for integration in synth.resources("aws_api_gateway_integration").values():
-        assert (integration["type"], integration["uri"]) == ("AWS_PROXY", function_arn)
+    assert paths == {"signup", "referrers", "{code}", "referrals", "{userId}", "qualify", "approve", "reverse"}
+    methods = sorted(m["http_method"] for m in synth.resources("aws_api_gateway_method").values())
+    assert methods == ["GET", "GET", "POST", "POST", "POST", "POST"]
+    reward = synth.ref("aws_lambda_function", "invoke_arn", function_name="reward-calculation-dev")
+    admin = synth.ref("aws_lambda_function", "invoke_arn", function_name="referral-admin-dev")
+    uris = sorted(i["uri"] for i in synth.resources("aws_api_gateway_integration").values())
+    assert uris == sorted([reward] * 2 + [admin] * 4)
+    assert {i["type"] for i in synth.resources("aws_api_gateway_integration").values()} == {"AWS_PROXY"}
     execution_arn = synth.ref("aws_api_gateway_rest_api", "execution_arn", name="referral-api-dev")
-    source_arns = {p["source_arn"] for p in synth.resources("aws_lambda_permission").values()}
-    assert source_arns == {f"{execution_arn}/*/POST/signup", f"{execution_arn}/*/GET/referrers/*"}
+    reward_name = synth.ref("aws_lambda_function", "function_name", function_name="reward-calculation-dev")
+    admin_name = synth.ref("aws_lambda_function", "function_name", function_name="referral-admin-dev")
+    source_arns = {(p["function_name"], p["source_arn"]) for p in synth.resources("aws_lambda_permission").values()}
+    assert source_arns == {
+        (reward_name, f"{execution_arn}/*/POST/signup"),
+        (reward_name, f"{execution_arn}/*/GET/referrers/*"),
+        (admin_name, f"{execution_arn}/*/POST/referrals/*/qualify"),
+        (admin_name, f"{execution_arn}/*/POST/referrals/*/approve"),
+        (admin_name, f"{execution_arn}/*/POST/referrals/*/reverse"),
+        (admin_name, f"{execution_arn}/*/GET/referrals"),
+    }
 
 
 def test_api_redeploys_on_change_with_stage_and_throttling(synth: Synth) -> None:
@@ -226,6 +293,9 @@ def test_outputs_keep_the_original_names(synth: Synth) -> None:
         "ops-topic-arn",
         "alarm-names",
         "kms-key-arn",
+        "admin-function-name",
+        "admin-caller-policy-arn",
+        "review-email-key-arn",
     }
     assert set(synth.json["output"]) - added == {
         "api-endpoint",

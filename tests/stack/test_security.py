@@ -2,20 +2,51 @@
 
 import json
 
+from stacks.api_schema import REVERSE_SCHEMA
 from tests.stack.conftest import Synth
 
 DATA_ACTIONS = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:Decrypt*"}
 
 
 def _key_policy(synth: Synth) -> list[dict]:
-    (key,) = synth.resources("aws_kms_key").values()
-    return json.loads(key["policy"])["Statement"]
+    return json.loads(synth.one("aws_kms_key", enable_key_rotation=True)["policy"])["Statement"]
 
 
-def test_one_customer_managed_key_with_rotation(synth: Synth) -> None:
-    (key,) = synth.resources("aws_kms_key").values()
-    assert key["enable_key_rotation"] is True
-    assert key["deletion_window_in_days"] == 30
+def test_one_data_key_with_rotation_and_one_hmac_key_for_the_email_keys(synth: Synth) -> None:
+    keys = list(synth.resources("aws_kms_key").values())
+    assert len(keys) == 2
+    for key in keys:
+        assert key["deletion_window_in_days"] == 30
+    # Every key that can rotate does; the HMAC key cannot (KMS rotates only symmetric encryption
+    # keys), which is the one checkov waiver of CKV_AWS_7 (.checkov.yaml).
+    (data_key,) = [k for k in keys if k.get("customer_master_key_spec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"]
+    assert data_key["enable_key_rotation"] is True
+    hmac_key = synth.one("aws_kms_key", customer_master_key_spec="HMAC_256")
+    assert (hmac_key["key_usage"], hmac_key["enable_key_rotation"]) == ("GENERATE_VERIFY_MAC", False)
+
+
+def test_only_the_reward_role_may_derive_the_email_key_secret(synth: Synth, people_synth: Synth) -> None:
+    reward_role = synth.ref("aws_iam_role", "arn", name="reward-calculation-dev-role")
+    statements = json.loads(synth.one("aws_kms_key", customer_master_key_spec="HMAC_256")["policy"])["Statement"]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert set(by_sid) == {"KeyAdministrationByTheAccount", "DeriveEmailKeySecret"}
+    assert by_sid["DeriveEmailKeySecret"]["Principal"] == {"AWS": [reward_role]}
+    assert by_sid["DeriveEmailKeySecret"]["Action"] == ["kms:GenerateMac"]
+    assert not [a for a in by_sid["KeyAdministrationByTheAccount"]["Action"] if "Mac" in a or a.startswith("kms:Gen")]
+    # With operators configured, they may too (the `referrals` CLI's e-mail key backfill).
+    people = json.loads(people_synth.one("aws_kms_key", customer_master_key_spec="HMAC_256")["policy"])["Statement"]
+    (derive,) = [s for s in people if s["Sid"] == "DeriveEmailKeySecret"]
+    assert derive["Principal"]["AWS"][1:] == [
+        "arn:aws:iam::123456789012:role/oncall",
+        "arn:aws:iam::123456789012:role/sre",
+    ]
+    reward = synth.one("aws_lambda_function", function_name="reward-calculation-dev")["environment"]["variables"]
+    hmac_key = synth.ref("aws_kms_key", "arn", customer_master_key_spec="HMAC_256")
+    assert reward["REVIEW_EMAIL_KEY_ARN"] == hmac_key
+    assert synth.json["output"]["review-email-key-arn"]["value"] == hmac_key
+    for function in synth.resources("aws_lambda_function").values():  # only the reward function knows it
+        if function["function_name"] != "reward-calculation-dev":
+            assert "REVIEW_EMAIL_KEY_ARN" not in function["environment"]["variables"], function["function_name"]
 
 
 def test_key_policy_names_only_its_users_and_the_account_cannot_decrypt(synth: Synth) -> None:
@@ -38,6 +69,7 @@ def test_key_policy_names_only_its_users_and_the_account_cannot_decrypt(synth: S
             "reward-calculation-dev-role",
             "payout-processing-dev-role",
             "event-relay-dev-role",
+            "referral-admin-dev-role",
             "payout-scheduler-dev-role",
         )
     }
@@ -53,7 +85,7 @@ def test_key_policy_names_only_its_users_and_the_account_cannot_decrypt(synth: S
 
 
 def test_every_store_of_data_uses_the_key(synth: Synth) -> None:
-    key = synth.ref("aws_kms_key", "arn")
+    key = synth.ref("aws_kms_key", "arn", enable_key_rotation=True)
     for table in synth.resources("aws_dynamodb_table").values():
         assert table["server_side_encryption"] == {"enabled": True, "kms_key_arn": key}, table["name"]
     for topic in synth.resources("aws_sns_topic").values():
@@ -86,20 +118,100 @@ def test_bucket_topics_and_queues_refuse_requests_without_tls(synth: Synth) -> N
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_both_routes_need_an_api_key_and_signup_bodies_are_validated(synth: Synth) -> None:
-    methods = {m["http_method"]: m for m in synth.resources("aws_api_gateway_method").values()}
-    assert all(m["api_key_required"] is True for m in methods.values())
-    body_validator = synth.ref("aws_api_gateway_request_validator", "id", name="signup-body")
-    assert methods["POST"]["request_validator_id"] == body_validator
-    assert methods["POST"]["request_models"] == {"application/json": synth.ref("aws_api_gateway_model", "name")}
-    assert methods["GET"]["request_parameters"] == {"method.request.path.code": True}
-    (model,) = synth.resources("aws_api_gateway_model").values()
-    schema = json.loads(model["schema"])
+def methods_by_route(synth: Synth) -> dict[tuple[str, str], dict]:
+    """The API's methods by (method, path)."""
+    resources = synth.resources("aws_api_gateway_resource")
+
+    def path(reference: str) -> str:
+        if reference.endswith(".root_resource_id}"):
+            return ""
+        resource = resources[reference.split(".")[1]]
+        return f"{path(resource['parent_id'])}/{resource['path_part']}"
+
+    return {(m["http_method"], path(m["resource_id"])): m for m in synth.resources("aws_api_gateway_method").values()}
+
+
+PUBLIC_ROUTES = {("POST", "/signup"), ("GET", "/referrers/{code}")}
+ADMIN_ROUTES = {
+    ("POST", "/referrals/{userId}/qualify"),
+    ("POST", "/referrals/{userId}/approve"),
+    ("POST", "/referrals/{userId}/reverse"),
+    ("GET", "/referrals"),
+}
+
+
+def test_public_routes_need_an_api_key_and_signup_bodies_are_validated(synth: Synth) -> None:
+    methods = methods_by_route(synth)
+    assert set(methods) == PUBLIC_ROUTES | ADMIN_ROUTES
+    for route in PUBLIC_ROUTES:
+        assert (methods[route]["authorization"], methods[route]["api_key_required"]) == ("NONE", True), route
+    signup, referrer = methods["POST", "/signup"], methods["GET", "/referrers/{code}"]
+    body_validator = synth.ref("aws_api_gateway_request_validator", "id", name="request-body")
+    assert signup["request_validator_id"] == body_validator
+    assert signup["request_models"] == {"application/json": synth.ref("aws_api_gateway_model", "name", name="Signup")}
+    assert referrer["request_parameters"] == {"method.request.path.code": True}
+    schema = json.loads(synth.one("aws_api_gateway_model", name="Signup")["schema"])
     assert schema["required"] == ["userId"]
     assert set(schema["properties"]) == {"userId", "referralCode", "email"}
-    (response,) = synth.resources("aws_api_gateway_gateway_response").values()
-    assert response["response_type"] == "BAD_REQUEST_BODY"
-    assert '"error"' in response["response_templates"]["application/json"]
+    responses = {r["response_type"]: r for r in synth.resources("aws_api_gateway_gateway_response").values()}
+    assert set(responses) == {"BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS"}
+    for response in responses.values():
+        assert response["status_code"] == "400"
+        assert '"error"' in response["response_templates"]["application/json"]
+
+
+def test_admin_routes_need_sigv4_and_no_key_reaches_them(synth: Synth) -> None:
+    """AWS_IAM on every admin method and no API key: the public key (usage plan) reaches none of
+    them, since API Gateway refuses an unsigned or unallowed call with 403 before the function."""
+    methods = methods_by_route(synth)
+    admin = synth.ref("aws_lambda_function", "invoke_arn", function_name="referral-admin-dev")
+    # One method per admin path, so its path's integration is the method's.
+    integrations = {i["resource_id"]: i for i in synth.resources("aws_api_gateway_integration").values()}
+    for route in ADMIN_ROUTES:
+        method = methods[route]
+        assert (method["authorization"], method["api_key_required"]) == ("AWS_IAM", False), route
+        integration = integrations[method["resource_id"]]
+        assert (integration["type"], integration["uri"]) == ("AWS_PROXY", admin), route
+    # Only reverse has a fixed body; qualify and approve take none or {} (the function checks).
+    reverse = methods["POST", "/referrals/{userId}/reverse"]
+    assert reverse["request_models"] == {"application/json": synth.ref("aws_api_gateway_model", "name", name="Reverse")}
+    assert reverse["request_validator_id"] == synth.ref("aws_api_gateway_request_validator", "id", name="request-body")
+    schema = json.loads(synth.one("aws_api_gateway_model", name="Reverse")["schema"])
+    assert schema == REVERSE_SCHEMA
+    assert (schema["required"], schema["additionalProperties"]) == (["reason"], False)
+    assert schema["properties"]["reason"] == {"type": "string", "minLength": 1, "maxLength": 500}
+    params_validator = synth.ref("aws_api_gateway_request_validator", "id", name="request-parameters")
+    for route in ADMIN_ROUTES - {("POST", "/referrals/{userId}/reverse")}:
+        assert "request_models" not in methods[route], route
+        assert methods[route]["request_validator_id"] == params_validator, route
+    # The listing needs its status (as the function does); the actions their user id.
+    assert methods["GET", "/referrals"]["request_parameters"] == {"method.request.querystring.status": True}
+    for action in ("qualify", "approve"):
+        assert methods["POST", f"/referrals/{{userId}}/{action}"]["request_parameters"] == {
+            "method.request.path.userId": True
+        }
+
+
+def test_the_admin_callers_policy_names_exactly_the_four_admin_methods(synth: Synth) -> None:
+    policy = synth.one("aws_iam_policy", name="referral-admin-callers-dev")
+    (statement,) = json.loads(policy["policy"])["Statement"]
+    assert (statement["Effect"], statement["Action"]) == ("Allow", ["execute-api:Invoke"])
+    api = synth.ref("aws_api_gateway_rest_api", "execution_arn") + "/dev"  # the stage: ENVIRONMENT_SUFFIX
+    assert sorted(statement["Resource"]) == sorted(
+        f"{api}/{route}"
+        for route in (
+            "POST/referrals/*/qualify",
+            "POST/referrals/*/approve",
+            "POST/referrals/*/reverse",
+            "GET/referrals",
+        )
+    )
+    assert synth.json["output"]["admin-caller-policy-arn"]["value"] == synth.ref(
+        "aws_iam_policy", "arn", name="referral-admin-callers-dev"
+    )
+    assert synth.json["output"]["admin-function-name"]["value"] == synth.ref(
+        "aws_lambda_function", "function_name", function_name="referral-admin-dev"
+    )
 
 
 def test_usage_plan_throttles_and_limits_each_key(synth: Synth, throwaway_synth: Synth) -> None:

@@ -45,6 +45,13 @@ def test_state_bucket_region_defaults_to_the_stack_region() -> None:
         ({"LOCAL_AWS_ENDPOINT": "https://dynamodb.us-east-1.amazonaws.com"}, "LOCAL_AWS_ENDPOINT", "emulator"),
         ({"REWARD_TIERS": "{"}, "REWARD_TIERS", "not valid JSON"),
         ({"REWARD_TIERS": '{"5": "10"}'}, "REWARD_TIERS", "including"),
+        ({"REWARD_HOLD_DAYS": "366"}, "REWARD_HOLD_DAYS", "whole number from 0 to 365"),
+        ({"REWARD_HOLD_DAYS": "-1"}, "REWARD_HOLD_DAYS", "whole number from 0 to 365"),
+        ({"REWARD_HOLD_DAYS": "1.5"}, "REWARD_HOLD_DAYS", "whole number from 0 to 365"),
+        ({"REWARD_QUALIFICATION": "purchase"}, "REWARD_QUALIFICATION", "signup or event"),
+        ({"REVIEW_SHARED_EMAIL": "maybe"}, "REVIEW_SHARED_EMAIL", "true or false"),
+        ({"REVIEW_BURST_PER_HOUR": "0"}, "REVIEW_BURST_PER_HOUR", "whole number from 1 to 24"),
+        ({"REVIEW_BURST_PER_HOUR": "25"}, "REVIEW_BURST_PER_HOUR", "unset"),
     ],
 )
 def test_bad_values_name_the_variable_and_what_is_allowed(env: dict[str, str], variable: str, hint: str) -> None:
