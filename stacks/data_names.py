@@ -18,3 +18,4 @@ REVIEW_QUEUE_PROJECTION = ["referrer_id", "reward_amount", "review_signals", "si
 OPEN_CLAWBACKS_INDEX = "open-clawbacks-index"  # the payout: clawbacks and carries still to net
 OPEN_CLAWBACK_KEY, CLAWBACK_AT = "open_clawback", "clawback_at"
 REPORTS_PREFIX = "payouts/"  # the payout writes payouts/YYYY-MM/payout-report.csv
+EMAIL_KEY_SUFFIX = "#email"  # an e-mail key item is (<HMAC of the address>#email, 0): the backfill writes only those

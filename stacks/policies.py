@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from stacks.data_names import (
+    EMAIL_KEY_SUFFIX,
     OPEN_CLAWBACKS_INDEX,
     PAYABLE_REWARDS_INDEX,
     PAYOUT_INDEX,
@@ -182,8 +183,13 @@ def operator_statements(
     return [
         # `referrals` review commands: the review queue, qualify, approve, reverse (SigV4).
         allow("CallTheAdminRoutes", ["execute-api:Invoke"], list(admin_route_arns)),
-        # `referrals backfill-email-keys` keys existing profiles' addresses as the signup does.
+        # `referrals backfill-email-keys` keys existing profiles' addresses as the signup does, and
+        # writes e-mail key items only: every partition key it writes must end in #email.
         allow("DeriveEmailKeySecret", ["kms:GenerateMac"], [email_key_arn]),
+        {
+            **allow("WriteEmailKeysOnly", ["dynamodb:PutItem"], [table_arns[0]]),
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"*{EMAIL_KEY_SUFFIX}"]}},
+        },
         # `referrals status` asks for exactly these alarms (the alarm-names output).
         allow("SeeTheStacksAlarms", ["cloudwatch:DescribeAlarms"], list(alarm_arns)),
         # `referrals referrer` calls GET /referrers/{code} with the API's key: its value only.

@@ -4,7 +4,9 @@ It covers what the stack's policies use: Allow and Deny; principals `*`, {"AWS":
 {"Service": ...}; actions and resources with `*` wildcards (Terraform references are plain text
 here, compared as written); and the condition operators StringEquals, StringLike, ArnEquals,
 ArnLike and Bool, each key matching when any of its values matches (a missing key never
-matches). Not modelled: NotAction/NotResource/NotPrincipal, IfExists and ForAllValues operators,
+matches); and ForAllValues:StringLike over a multivalued key (every value of the request must
+match one of the patterns; as in IAM, a missing key matches). Not modelled:
+NotAction/NotResource/NotPrincipal, IfExists and other set operators,
 permission boundaries and SCPs; tests/stack/test_access_edges.py refuses a document that uses
 anything else, so nothing is silently ignored.
 """
@@ -15,7 +17,7 @@ from fnmatch import fnmatchcase
 
 ALLOW, DENY, NO_OPINION = "Allow", "Deny", "no statement applies"
 KNOWN_STATEMENT_KEYS = {"Sid", "Effect", "Principal", "Action", "Resource", "Condition"}
-OPERATORS = {"StringEquals", "StringLike", "ArnEquals", "ArnLike", "Bool"}
+OPERATORS = {"StringEquals", "StringLike", "ArnEquals", "ArnLike", "Bool", "ForAllValues:StringLike"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,8 @@ class Request:
     principal: tuple[str, str]  # ("AWS", role ARN) or ("Service", "cloudwatch.amazonaws.com")
     action: str
     resource: str
-    context: Mapping[str, str] = field(default_factory=dict)  # condition keys of the request
+    # Condition keys of the request; a multivalued one (dynamodb:LeadingKeys) as a tuple of strings.
+    context: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
 
 def decide(document: Mapping, request: Request, *, resource_policy: bool) -> str:
@@ -74,11 +77,17 @@ def _principal_matches(principal: object, caller: tuple[str, str]) -> bool:
     return _any_match(principal.get(kind, []), name)
 
 
-def _condition_holds(operator: str, key: str, expected: object, context: Mapping[str, str]) -> bool:
+def _condition_holds(operator: str, key: str, expected: object, context: Mapping[str, str | tuple[str, ...]]) -> bool:
+    values = expected if isinstance(expected, list) else [expected]
+    if operator == "ForAllValues:StringLike":
+        actual_values = context.get(key, ())
+        listed = (actual_values,) if isinstance(actual_values, str) else actual_values
+        return all(any(fnmatchcase(value, str(v)) for v in values) for value in listed)
     if key not in context:
         return False
     actual = context[key]
-    values = expected if isinstance(expected, list) else [expected]
+    if not isinstance(actual, str):
+        raise TypeError(f"{operator} on the multivalued key {key}: IAM needs a set operator there")
     if operator in ("StringLike", "ArnLike"):
         return any(fnmatchcase(actual, str(v)) for v in values)
     if operator == "Bool":

@@ -648,8 +648,38 @@ def people_edges(s: Stack, suffix: str, *, report: str, key: str, bucket_context
             s.email_key(),
             resource_must_allow=True,
         )
-        rows[f"operator {name} -> write the referral table"] = Edge(
-            call(operator, "dynamodb:PutItem", table),
+        leading_keys = "dynamodb:LeadingKeys"
+        email_key_item = Request(
+            ("AWS", operator), "dynamodb:PutItem", table, {**TLS, leading_keys: (f"{'ab' * 32}#email",)}
+        )
+        rows[f"operator {name} -> put an e-mail key item (the backfill)"] = Edge(
+            email_key_item, s.managed(operators, operator), None
+        )
+        for what, partition_key in {
+            "a profile": "alice",
+            "a referral's clawback": "bob#clawback",
+            "an e-mail key's look-alike": "x#emails",
+        }.items():
+            rows[f"operator {name} -> put {what} (only e-mail keys may be written)"] = Edge(
+                Request(("AWS", operator), "dynamodb:PutItem", table, {**TLS, leading_keys: (partition_key,)}),
+                s.managed(operators, operator),
+                None,
+                denied=True,
+            )
+        for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+            rows[f"operator {name} -> {action} an e-mail key item"] = Edge(
+                Request(("AWS", operator), action, table, {**TLS, leading_keys: (f"{'ab' * 32}#email",)}),
+                s.managed(operators, operator),
+                None,
+                denied=True,
+            )
+        rows[f"operator {name} -> put into the idempotency table"] = Edge(
+            Request(
+                ("AWS", operator),
+                "dynamodb:PutItem",
+                s.ref("aws_dynamodb_table", "arn", name=f"payout-idempotency-{suffix}"),
+                {**TLS, leading_keys: ("x#email",)},
+            ),
             s.managed(operators, operator),
             None,
             denied=True,

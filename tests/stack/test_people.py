@@ -37,10 +37,18 @@ def test_each_people_role_gets_its_managed_policy_only_if_it_is_in_this_account(
 
 
 def test_people_policies_change_no_data(people_synth: Synth) -> None:
-    """...except through the admin routes, whose function checks every change and records who made it."""
+    """...except through the admin routes, whose function checks every change and records who made it,
+    and the e-mail key items the backfill writes (keyed HMACs: no reward, count or profile)."""
     writes = ("Put", "Update", "Delete*Item", "Batch", "Write", "Send", "Encrypt", "GenerateDataKey")
+    email_keys_only = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*#email"]}}
     for policy in people_synth.resources("aws_iam_policy").values():
         for statement in json.loads(policy["policy"])["Statement"]:
+            if statement["Sid"] == "WriteEmailKeysOnly":
+                assert policy["name"] == "referral-operators-people"
+                assert (statement["Action"], statement["Condition"]) == (["dynamodb:PutItem"], email_keys_only)
+                table = people_synth.ref("aws_dynamodb_table", "arn", name="referral-tracking-people")
+                assert statement["Resource"] == [table]
+                continue
             for action in statement["Action"]:
                 assert not any(word in action for word in writes), (policy["name"], action)
 
