@@ -29,12 +29,12 @@ pytestmark = pytest.mark.usefixtures(fast_transactions.__name__)
 DAY_MS = 86_400_000
 
 
-def test_items_read_per_pending_reward_stay_at_one_with_ten_times_the_paid_history(aws):
+def test_items_read_per_payable_reward_stay_at_one_with_ten_times_the_paid_history(aws):
     pending = november_rewards(100, referrers=10)
     # Ten months of paid rewards, 1,000 in all, from the same referrers.
     history = november_rewards(1_000, referrers=10, start_ms=NOVEMBER_MS - 300 * DAY_MS)
     names = resources(aws)
-    seed(names.referral_table, pending=pending, paid=history, profiles=sorted(expected_totals(pending)))
+    seed(names.referral_table, paid=history, profiles=sorted(expected_totals(pending)), payable=pending)
     clock = FakeClock()
 
     with tallied_queries() as reads:
@@ -43,15 +43,16 @@ def test_items_read_per_pending_reward_stay_at_one_with_ten_times_the_paid_histo
     assert outcome.status is PayoutStatus.COMPLETED
     assert outcome.summary is not None
     assert outcome.summary.rewards_paid == 100
-    assert reads.scanned == 100  # 0 from the payout index, 100 pending rewards
+    # 0 from the payout index, 100 payable rewards, 0 from the legacy index and the open clawbacks.
+    assert [call["scanned"] for call in reads.calls] == [0, 100, 0, 0]
     assert reads.scanned / len(pending) <= 1.05
     assert all(call["scanned"] == call["count"] for call in reads.calls)  # no filter discarded reads
 
 
-def test_pays_across_many_pages_of_pending_rewards(aws):
+def test_pays_across_many_pages_of_payable_rewards(aws):
     pending = november_rewards(95, referrers=7)
     names = resources(aws)
-    seed(names.referral_table, pending=pending, profiles=sorted(expected_totals(pending)))
+    seed(names.referral_table, profiles=sorted(expected_totals(pending)), payable=pending)
     clock = FakeClock()
 
     with recorded_calls() as log, tallied_queries() as reads:
@@ -59,8 +60,9 @@ def test_pays_across_many_pages_of_pending_rewards(aws):
         outcome = run_payout(november_request(clock), invocation(clock), store)
 
     assert outcome.status is PayoutStatus.COMPLETED
-    assert log.calls.count("dynamodb:Query") == 1 + 10  # payout index, then 10 pages of pending rewards
-    assert [call["count"] for call in reads.calls] == [0, *[10] * 9, 5]
+    # The payout index, 10 pages of payable rewards, the legacy index, the open clawbacks.
+    assert log.calls.count("dynamodb:Query") == 1 + 10 + 1 + 1
+    assert [call["count"] for call in reads.calls] == [0, *[10] * 9, 5, 0, 0]
     # Claims run across pages: all 95 in one transaction, then one credit.
     assert log.calls.count("dynamodb:TransactWriteItems") == 1 + 1
     items = all_items(names.referral_table)
