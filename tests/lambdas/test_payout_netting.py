@@ -1,8 +1,10 @@
 """Clawbacks netted by real payouts on moto (docs/lifecycle-design.md, "Payout: netting clawbacks
 exactly once"): across months with carry-over, exact to the cent; a referrer with nothing payable
-untouched; a clawback another payout settles first dropped; claims and credits in chunks."""
+untouched; a clawback another payout settles first dropped; claims and credits in chunks; a
+reward paid, reversed by the admin function and netted by the next payout."""
 
 import itertools
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +20,8 @@ from referrals.payout_event import PayoutRequest, parse_payout_event
 from referrals.payout_run import LedgerItem, run_payout
 from referrals.payout_store import DynamoPayoutStore, PayoutResources
 from referrals.payout_summary import PayoutStatus
-from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.admin_api import act
+from tests.lambdas.aws_calls import acting_as, recorded_calls
 from tests.lambdas.test_payout_support import (
     CUTOFF_MS,
     NOVEMBER_MS,
@@ -261,4 +264,43 @@ def test_clawback_claims_and_credits_with_carries_fit_their_transactions(aws):
         total == (Decimal("0.00"), [PAYOUT_ID])
         for r, total in paid_totals(all_items(names.referral_table)).items()
         if r in carriers
+    )
+
+
+def test_a_reward_paid_then_reversed_is_clawed_back_in_the_next_payout(aws):
+    """End to end with the admin function's own clawback: paid in November, reversed, netted next."""
+    names = resources(aws)
+    november = SeededReward("bob", NOVEMBER_MS + 1, "alice", Decimal("10.00"))
+    december = SeededReward("carol", CUTOFF_MS + 1, "alice", Decimal("25.00"))
+    seed(names.referral_table, profiles=["alice"], payable=[november, december])
+    run_payout(november_request(FakeClock()), invocation(FakeClock()), DynamoPayoutStore(names))
+    with acting_as("referral-admin"):
+        assert act("bob", "reverse", "chargeback")[1]["status"] == "clawed_back"  # recorded now
+
+    next_cutoff_ms = int(time.time() * 1000) + DAY_MS  # the next payout's cutoff is after the reversal
+    next_payout = run_payout(
+        PayoutRequest("2026-12", next_cutoff_ms),
+        invocation(FakeClock(datetime.fromtimestamp(next_cutoff_ms / 1000, UTC))),
+        DynamoPayoutStore(names),
+    )
+
+    summary = next_payout.summary
+    assert summary is not None
+    assert (summary.total_amount, summary.clawed_back_amount, summary.clawbacks_settled) == (
+        Decimal("15.00"),
+        Decimal("10.00"),
+        1,
+    )
+    ledger = ledger_state(all_items(names.referral_table))
+    assert ledger == {
+        (f"bob{c.CLAWBACK_SUFFIX}", november.timestamp_ms): {
+            "status": "settled",
+            "amount": Decimal("10.00"),
+            "payout_id": "payout-2026-12",
+            "open_key": False,
+        }
+    }
+    assert paid_totals(all_items(names.referral_table))["alice"] == (
+        Decimal("25.00"),
+        [PAYOUT_ID, "payout-2026-12"],
     )

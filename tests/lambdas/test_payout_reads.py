@@ -1,7 +1,10 @@
 """The payout reads only what it pays, page by page, however much paid history the table holds."""
 
+from decimal import Decimal
+
 import pytest
 
+from referrals import contract as c
 from referrals.payout_run import run_payout
 from referrals.payout_store import DynamoPayoutStore
 from referrals.payout_summary import PayoutStatus
@@ -10,6 +13,7 @@ from tests.lambdas.test_payout_support import (
     NOVEMBER_MS,
     PAYOUT_ID,
     FakeClock,
+    SeededClawback,
     all_items,
     expected_totals,
     fast_transactions,
@@ -73,3 +77,27 @@ def test_pays_across_many_pages_of_payable_rewards(aws):
         referrer: (total, [PAYOUT_ID]) for referrer, total in expected_totals(pending).items()
     }
     assert report_bytes(names.reports_bucket).count(b"\r\n") == 1 + 7
+
+
+def test_items_read_per_paid_reward_stay_under_the_goal_with_two_percent_clawed_back(aws):
+    pending = november_rewards(200, referrers=20)
+    referrers = sorted(expected_totals(pending))
+    # 4 clawbacks (2 % of the month's rewards), of referrers paid this month.
+    clawbacks = [
+        SeededClawback(
+            f"old-{n}{c.CLAWBACK_SUFFIX}", NOVEMBER_MS - 30 * DAY_MS, referrers[n], Decimal("1.00"), NOVEMBER_MS
+        )
+        for n in range(4)
+    ]
+    names = resources(aws)
+    seed(names.referral_table, profiles=referrers, payable=pending, clawbacks=clawbacks)
+    clock = FakeClock()
+
+    with tallied_queries() as reads, recorded_calls() as log:
+        outcome = run_payout(november_request(clock), invocation(clock), DynamoPayoutStore(names))
+
+    assert outcome.summary is not None
+    assert (outcome.summary.rewards_paid, outcome.summary.clawbacks_settled) == (200, 4)
+    assert [call["scanned"] for call in reads.calls] == [0, 200, 0, 4]
+    assert reads.scanned / len(pending) <= 1.05
+    assert log.calls.count("dynamodb:TransactWriteItems") == 2 + 1 + 1  # claims, one settlement, credits
