@@ -24,7 +24,7 @@ MIB = 1024 * 1024
 
 
 class PhaseCountingStore(DynamoPayoutStore):
-    """The real store, counting the AWS calls made while claiming and while crediting referrers."""
+    """The real store, counting the AWS calls made while claiming, settling clawbacks and crediting."""
 
     def __init__(self, resources: PayoutResources, log: CallLog) -> None:
         super().__init__(resources)
@@ -33,6 +33,9 @@ class PhaseCountingStore(DynamoPayoutStore):
 
     def claim(self, *args: Any, **kwargs: Any) -> Any:
         return self._counted("claim", super().claim, *args, **kwargs)
+
+    def settle(self, *args: Any, **kwargs: Any) -> Any:
+        return self._counted("settle", super().settle, *args, **kwargs)
 
     def credit_referrers(self, *args: Any, **kwargs: Any) -> Any:
         return self._counted("credit", super().credit_referrers, *args, **kwargs)
@@ -64,7 +67,9 @@ def pay_once(resources: PayoutResources, trace_memory: bool) -> dict[str, Any]:
         "queries": len(reads.calls),
         "calls": dict(Counter(log.calls)),
         "calls_while_claiming": store.calls_while["claim"],
+        "calls_while_settling": store.calls_while["settle"],
         "calls_while_crediting": store.calls_while["credit"],
+        "clawbacks_settled": outcome.summary.clawbacks_settled if outcome.summary else 0,
         "wall_s": wall,
         "cpu_s": cpu,  # this process only: the payout code and botocore, not the emulator
         "rss_before_mib": rss_before_kib / 1024,

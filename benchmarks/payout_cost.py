@@ -1,9 +1,11 @@
-"""Section 4: what one monthly payout reads, writes, takes and holds, for N pending rewards.
+"""Section 4: what one monthly payout reads, writes, takes and holds, for N payable rewards.
 
-The table holds N pending rewards and 10 N paid rewards of earlier months (the history the
-sparse pending index must not read), spread over N/10 referrers. moto runs as a server in this
-process (with benchmarks/moto_rollback.py, else 10,000 rewards take hours) and the payout in a
-child process (benchmarks/payout_child.py), so the child's time and memory are the payout's own.
+The table holds N payable rewards and 10 N paid rewards of earlier months (the history the
+sparse payable index must not read), spread over N/10 referrers; one more run of the smallest N
+has 2 % of them clawed back (open clawbacks of referrers paid this month, netted by the run).
+moto runs as a server in this process (with benchmarks/moto_rollback.py, else 10,000 rewards
+take hours) and the payout in a child process (benchmarks/payout_child.py), so the child's time
+and memory are the payout's own.
 It pays twice from the same seeded state: once plainly for time, calls and items, once under
 tracemalloc (which slows allocation) for the peak of Python allocations.
 """
@@ -18,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -32,10 +35,12 @@ from benchmarks.paths import PROJECT_ROOT, PYTHONPATH
 from benchmarks.processes import run_fresh
 from tests.lambdas import test_payout_support
 from tests.lambdas.fake_aws import REGION, _create_idempotency_table, _create_referral_table
-from tests.lambdas.test_payout_support import NOVEMBER_MS, expected_totals, november_rewards, seed
+from tests.lambdas.test_payout_support import NOVEMBER_MS, SeededClawback, expected_totals, november_rewards, seed
 
 HISTORY_PER_PENDING = 10
 REWARDS_PER_REFERRER = 10
+CLAWED_BACK_PERCENT = 2  # a refund rate's order; the read goal holds while under 5 %
+CLAWBACK_AMOUNT = Decimal("1.00")
 DAY_MS = 86_400_000
 HISTORY_START_MS = NOVEMBER_MS - 300 * DAY_MS  # ten earlier months, as in tests/lambdas/test_payout_reads.py
 DYNAMODB_WRITES = ("dynamodb:TransactWriteItems", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
@@ -50,6 +55,12 @@ class PayoutFigures:
     seed_s: float
     run: dict[str, Any]  # payout_child's figures, plain run
     traced: dict[str, Any]  # the same under tracemalloc
+    clawbacks: int = 0  # open clawbacks seeded, all of referrers this payout pays
+
+    @property
+    def settlement_writes(self) -> int:
+        """Transactions that settled (claimed) clawbacks: their own chunks of up to 100."""
+        return int(self.run["calls_while_settling"])
 
     @property
     def items_read_per_reward(self) -> float:
@@ -67,7 +78,9 @@ class PayoutFigures:
 
 def measure_payouts(sizes: tuple[int, ...]) -> list[PayoutFigures]:
     with _emulator() as endpoint:
-        return [_measure(endpoint, size) for size in sizes]
+        plain = [_measure(endpoint, size) for size in sizes]
+        smallest = min(sizes)
+        return [*plain, _measure(endpoint, smallest, clawbacks=smallest * CLAWED_BACK_PERCENT // 100)]
 
 
 @contextmanager
@@ -87,34 +100,41 @@ def _emulator() -> Iterator[str]:
         server.stop()
 
 
-def _measure(endpoint: str, pending: int) -> PayoutFigures:
-    tables = (f"referral-tracking-bench-{pending}", f"payout-idempotency-bench-{pending}")
+def _measure(endpoint: str, pending: int, clawbacks: int = 0) -> PayoutFigures:
+    name = f"{pending}-clawed-back" if clawbacks else str(pending)
+    tables = (f"referral-tracking-bench-{name}", f"payout-idempotency-bench-{name}")
     referrers = math.ceil(pending / REWARDS_PER_REFERRER)
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION]
     started = time.perf_counter()
-    arguments = _seed(tables, pending, referrers, backend)
+    arguments = _seed(tables, f"payout-reports-bench-{name}", pending, referrers, clawbacks, backend)
     seed_s = time.perf_counter() - started
-    seeded = {name: copy.deepcopy(backend.tables[name]) for name in tables}
+    seeded = {table: copy.deepcopy(backend.tables[table]) for table in tables}
     run = _pay(endpoint, arguments)
     backend.tables.update(seeded)  # the same unpaid month again, for the traced run
     traced = _pay(endpoint, [*arguments, "--trace-memory"])
-    return PayoutFigures(pending, pending * HISTORY_PER_PENDING, referrers, seed_s, run, traced)
+    return PayoutFigures(pending, pending * HISTORY_PER_PENDING, referrers, seed_s, run, traced, clawbacks)
 
 
-def _seed(tables: tuple[str, str], pending: int, referrers: int, backend: Any) -> list[str]:
+def _seed(  # noqa: PLR0917 - one call site, each argument named there
+    tables: tuple[str, str], bucket: str, pending: int, referrers: int, clawbacks: int, backend: Any
+) -> list[str]:
     referral_table, idempotency_table = tables
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     _create_referral_table(dynamodb, referral_table)
     _create_idempotency_table(dynamodb, idempotency_table)
-    bucket = f"payout-reports-bench-{pending}"
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket)
     rewards = november_rewards(pending, referrers)
     history = november_rewards(pending * HISTORY_PER_PENDING, referrers, start_ms=HISTORY_START_MS)
+    # Reversals of earlier months' rewards, one per referrer paid this month (each reaches its total).
+    owed = [
+        SeededClawback(f"{old.user_id}#clawback", old.timestamp_ms, old.referrer_id, CLAWBACK_AMOUNT, NOVEMBER_MS)
+        for old in history[:clawbacks]
+    ]
     with pytest.MonkeyPatch.context() as patch:
         # The tests' seed() writes its batches with a boto3 client; these go straight to moto's
         # backend instead (same items, same checks): 17 s instead of 70 s for 110,000 items.
         patch.setattr(test_payout_support, "boto3", SimpleNamespace(client=lambda *_, **__: _BackendWriter(backend)))
-        seed(referral_table, pending=rewards, paid=history, profiles=sorted(expected_totals(rewards)))
+        seed(referral_table, paid=history, profiles=sorted(expected_totals(rewards)), payable=rewards, clawbacks=owed)
     return [referral_table, idempotency_table, bucket]
 
 

@@ -4,12 +4,14 @@ Goals come from issue 8; the signup's call counts from issue 13, which took the 
 the reward function (the stream relay sends the notification); the signups under DynamoDB's
 transaction conflicts from issue 15. Timings and the moto contended-signup mean are reported
 against their goals but never fail the run: they depend on the machine and on thread scheduling.
-The other counts (calls on the happy path, items read, claim writes, and the 503s and calls per
-signup under the conflict model, which runs in simulated time) are the same on every run; missing
-one of those is a regression, so `python -m benchmarks` exits 1 (see __main__.py). The model's
-latencies are simulated too, but they are timings: reported, never failing the run.
+The other counts (calls on the happy path, items read, claim and clawback settlement writes, and
+the 503s and calls per signup under the conflict model, which runs in simulated time) are the
+same on every run; missing one of those is a regression, so `python -m benchmarks` exits 1 (see
+__main__.py). The model's latencies are simulated too, but they are timings: reported, never
+failing the run.
 """
 
+import math
 from dataclasses import dataclass
 
 from benchmarks.cold_start import BASELINE, ImportFigures
@@ -31,6 +33,7 @@ MODEL_STREAM_CALLS = 2.5
 MODEL_STREAM_P95_MS = 500
 ITEMS_READ_PER_REWARD = 1.05
 CLAIM_WRITES_PER_1000 = 10
+CLAWBACKS_PER_SETTLEMENT = 100
 NO_GOAL = ""
 MET, MISSED = "met", "MISSED"
 
@@ -208,13 +211,16 @@ def _model_goal_rows(cell: ModelCell) -> list[Row]:
 
 
 def payout_rows(payouts: list[PayoutFigures]) -> list[Row]:
-    rows = [Row("4. Payout: N pending rewards, 10 N paid in earlier months, N/10 referrers", heading=True)]
+    rows = [Row("4. Payout: N payable rewards, 10 N paid in earlier months, N/10 referrers", heading=True)]
     for p in payouts:
         run, traced = p.run, p.traced
         rows += [
-            Row(f"N = {p.pending:,}"),
+            Row(
+                f"N = {p.pending:,}"
+                + (f", {p.clawbacks} clawed back ({p.clawbacks / p.pending:.0%})" if p.clawbacks else "")
+            ),
             _goal(
-                "  items read per pending reward (ScannedCount)",
+                "  items read per paid reward (ScannedCount)",
                 f"{p.items_read_per_reward:.3f}",
                 f"<= {ITEMS_READ_PER_REWARD}",
                 p.items_read_per_reward <= ITEMS_READ_PER_REWARD,
@@ -227,8 +233,12 @@ def payout_rows(payouts: list[PayoutFigures]) -> list[Row]:
                 p.claim_writes_per_1000 <= CLAIM_WRITES_PER_1000,
                 deterministic=True,
             ),
+        ]
+        if p.clawbacks:
+            rows += _settlement_rows(p)
+        rows += [
             Row(
-                "  DynamoDB write calls per 1,000 rewards (claims, credits, run record)",
+                "  DynamoDB write calls per 1,000 rewards (claims, settlements, credits, run record)",
                 f"{p.dynamodb_writes_per_1000:.1f}",
             ),
             Row("  AWS calls", ", ".join(f"{op.split(':')[1]} {n}" for op, n in sorted(run["calls"].items()))),
@@ -243,6 +253,22 @@ def payout_rows(payouts: list[PayoutFigures]) -> list[Row]:
             ),
         ]
     return rows
+
+
+def _settlement_rows(p: PayoutFigures) -> list[Row]:
+    """Clawback claims on their own: one transaction per 100 clawbacks netted, every one settled."""
+    settled = p.run["clawbacks_settled"]
+    transactions = math.ceil(p.clawbacks / CLAWBACKS_PER_SETTLEMENT)
+    return [
+        _goal("  clawbacks settled", str(settled), str(p.clawbacks), settled == p.clawbacks, deterministic=True),
+        _goal(
+            "  clawback settlement transactions",
+            str(p.settlement_writes),
+            f"<= {transactions} (1 per {CLAWBACKS_PER_SETTLEMENT})",
+            p.settlement_writes <= transactions,
+            deterministic=True,
+        ),
+    ]
 
 
 def suite_rows(suite: SuiteFigures | None) -> list[Row]:

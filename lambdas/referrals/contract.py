@@ -69,6 +69,7 @@ CLAWBACK_OPEN = "open"
 CLAWBACK_SETTLED = "settled"
 CLAWBACK_AT = "clawback_at"  # epoch ms: when it was recorded (a carry: the payout's cutoff)
 SETTLED_AT = "settled_at"
+CARRIED_BY_PAYOUT = "carried_by_payout"  # a carry: the payout that recorded it
 
 # Sparse GSI over open clawbacks and carries: OPEN_CLAWBACK_KEY exists only while open; range key
 # CLAWBACK_AT, so "open and recorded before the cutoff" is one key condition.

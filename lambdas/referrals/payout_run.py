@@ -9,6 +9,10 @@ Exactly once, across crashes and concurrent invocations:
   (the payout index), then claims whatever is still pending before the stored cutoff. The totals,
   the report bytes and the summary are therefore the same however often the run was
   interrupted.
+- Clawbacks are netted the same way: the ones a referrer's total reaches are claimed (settled)
+  with a condition that they are still open, and only the claimed ones are netted, so a rerun
+  finds them in the payout index and nets the same. What they still owe is carried: a carry item
+  written in the same transaction as the referrer's credit (docs/lifecycle-design.md).
 - The run record becomes completed once, in one conditional write that stores the summary. That
   change is the payout.completed event: the stream relay publishes it (referrals/outbox_events.py),
   so no crash can publish it twice or lose it.
@@ -19,17 +23,20 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
+from itertools import chain
 from typing import NamedTuple, Protocol, TypeVar
 
+from referrals.clawback_netting import Clawback
 from referrals.payout_event import PayoutRequest
 from referrals.payout_report import render_report, report_key
 from referrals.payout_summary import PayoutOutcome, PayoutStatus, PayoutSummary
-from referrals.payout_totals import PayoutTotals, ReferrerTotal
+from referrals.payout_totals import PayoutTotals, ReferrerTotal, amounts_of
 
 logger = logging.getLogger(__name__)
 
 CLAIMS_PER_WRITE = 100  # DynamoDB's TransactWriteItems limit: <= 10 write calls per 1,000 rewards
-CREDITS_PER_WRITE = 100
+SETTLEMENTS_PER_WRITE = 100  # clawback claims: their own transactions, one per 100 netted
+CREDIT_OPERATIONS_PER_WRITE = 100  # a referrer's credit and carry always share a transaction
 # The lease outlives the invocation that holds it (its remaining time) by this margin, so it
 # covers clock differences between Lambda hosts, yet expires before Lambda's first asynchronous
 # retry (about a minute after a timeout) comes to take the run over.
@@ -54,6 +61,25 @@ class Reward(NamedTuple):
     referral_timestamp: int
     referrer_id: str
     amount: Decimal
+
+
+class LedgerItem(NamedTuple):
+    """A clawback or a carry: an amount (more than 0) the referrer owes, netted by a later payout."""
+
+    user_id: str  # "<referee>#clawback" or "<referrer>#carry"
+    referral_timestamp: int
+    referrer_id: str
+    amount: Decimal
+    # When it was recorded (a carry: its payout's cutoff); open ones are netted oldest first.
+    # None when read from the payout index, which does not project it: claimed ones need no order.
+    clawback_at: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.user_id}@{self.referral_timestamp}"
+
+    def as_clawback(self) -> Clawback:
+        return Clawback(self.key, self.amount)
 
 
 class Acquired(NamedTuple):
@@ -83,10 +109,13 @@ class PayoutStore(Protocol):
     ) -> Acquired | AlreadyCompleted | HeldElsewhere: ...
     def release_run(self, payout_id: str, owner: str, expires_at: int) -> None: ...
     def complete_run(self, summary: PayoutSummary, owner: str, now: int) -> None: ...
-    def claimed_rewards(self, payout_id: str) -> Iterable[Reward]: ...
+    def claimed_items(self, payout_id: str) -> Iterable[Reward | LedgerItem]: ...
+    def payable_pages(self, cutoff_ms: int) -> Iterable[Sequence[Reward]]: ...
     def pending_pages(self, cutoff_ms: int) -> Iterable[Sequence[Reward]]: ...
     def claim(self, rewards: Sequence[Reward], payout_id: str, paid_at_ms: int) -> Sequence[Reward]: ...
-    def credit_referrers(self, totals: Sequence[ReferrerTotal], payout_id: str) -> int: ...
+    def open_clawback_pages(self, cutoff_ms: int) -> Iterable[Sequence[LedgerItem]]: ...
+    def settle(self, items: Sequence[LedgerItem], payout_id: str, settled_at_ms: int) -> Sequence[LedgerItem]: ...
+    def credit_referrers(self, totals: Sequence[ReferrerTotal], payout_id: str, cutoff_ms: int) -> int: ...
     def put_report(self, key: str, body: bytes) -> str: ...
 
 
@@ -150,15 +179,22 @@ def _pay(
     request: PayoutRequest, cutoff_ms: int, owner: str, invocation: Invocation, store: PayoutStore
 ) -> PayoutSummary:
     totals = PayoutTotals()
-    # Claims of earlier, interrupted invocations of this payout. The payout index is eventually
-    # consistent, but an earlier invocation stopped writing at least RELEASE_SETTLE_SECONDS
-    # (it released its lease) or LEASE_MARGIN_SECONDS (it was killed) before this one could get
-    # the lease: far longer than the index takes to catch up.
-    for reward in store.claimed_rewards(request.payout_id):
-        totals.add(reward.referrer_id, reward.amount)
+    # Claims of earlier, interrupted invocations of this payout: rewards, and the clawbacks and
+    # carries it settled. The payout index is eventually consistent, but an earlier invocation
+    # stopped writing at least RELEASE_SETTLE_SECONDS (it released its lease) or
+    # LEASE_MARGIN_SECONDS (it was killed) before this one could get the lease: far longer than
+    # the index takes to catch up.
+    for item in store.claimed_items(request.payout_id):
+        if isinstance(item, LedgerItem):
+            totals.add_settled(item.referrer_id, item.as_clawback())
+        else:
+            totals.add(item.referrer_id, item.amount)
     resumed_with = totals.reward_count
-    # Chunks run across page boundaries, so every claim transaction but the last is full.
-    for chunk in _batches(_flatten(store.pending_pages(cutoff_ms)), CLAIMS_PER_WRITE):
+    # Payable rewards, then items from before the lifecycle (the legacy index reads nothing once
+    # empty). Chunks run across page and index boundaries, so every claim transaction but the
+    # last is full.
+    unpaid = chain(store.payable_pages(cutoff_ms), store.pending_pages(cutoff_ms))
+    for chunk in _batches(_flatten(unpaid), CLAIMS_PER_WRITE):
         _ensure_time_left(invocation, request, "claiming rewards")
         # This invocation's own claims come from memory: the index may not show them yet.
         for reward in store.claim(chunk, request.payout_id, int(invocation.clock() * 1000)):
@@ -167,26 +203,80 @@ def _pay(
         "rewards claimed",
         extra={"rewards_total": totals.reward_count, "claimed_earlier": resumed_with},
     )
+    _settle_clawbacks(request, cutoff_ms, totals, invocation, store)
     rows = totals.rows()
     credited = 0
-    for referrers in _batches(rows, CREDITS_PER_WRITE):
+    for referrers in _credit_batches(rows):
         _ensure_time_left(invocation, request, "crediting referrer profiles")
-        credited += store.credit_referrers(referrers, request.payout_id)
+        credited += store.credit_referrers(referrers, request.payout_id, cutoff_ms)
     logger.info("referrer profiles credited", extra={"credited_now": credited, "referrers": len(rows)})
     _ensure_time_left(invocation, request, "writing the report")
     location = store.put_report(report_key(request.month), render_report(rows))
+    paid, clawed_back, carried_forward = amounts_of(rows)
     summary = PayoutSummary(
         payout_id=request.payout_id,
         month=request.month,
         total_referrers=totals.referrer_count,
-        total_amount=totals.total_amount,
+        total_amount=paid,
         rewards_paid=totals.reward_count,
         report_location=location,
+        clawed_back_amount=clawed_back,
+        carried_forward_amount=carried_forward,
+        clawbacks_settled=totals.clawbacks_settled,
     )
     # The one write that completes the payout; its change on the stream is the notification.
     store.complete_run(summary, owner, int(invocation.clock()))
     logger.info("payout completed", extra={"total_amount": str(summary.total_amount)})
     return summary
+
+
+def _settle_clawbacks(
+    request: PayoutRequest, cutoff_ms: int, totals: PayoutTotals, invocation: Invocation, store: PayoutStore
+) -> None:
+    """Step 4a: claim the open clawbacks (and carries) that the referrers' totals reach.
+
+    Only referrers with a total in this payout are considered: one with nothing payable keeps
+    their clawbacks open, untouched. A refused claim (another payout took it, or the open index
+    lagged) is dropped, as a refused reward claim is.
+    """
+    if not totals.referrer_count:
+        return  # nothing to net against, so nothing to read
+    open_items: dict[str, list[LedgerItem]] = {}
+    for item in _flatten(store.open_clawback_pages(cutoff_ms)):
+        if totals.has_total(item.referrer_id):
+            open_items.setdefault(item.referrer_id, []).append(item)
+    to_settle: list[LedgerItem] = []
+    for referrer_id in sorted(open_items):
+        # Oldest first; the key breaks ties, so every run lists them the same.
+        items = sorted(open_items[referrer_id], key=lambda i: (i.clawback_at or 0, i.user_id, i.referral_timestamp))
+        by_key = {item.key: item for item in items}
+        reached = totals.reached(referrer_id, [item.as_clawback() for item in items])
+        to_settle += [by_key[clawback.key] for clawback in reached]
+    settled = 0
+    for chunk in _batches(to_settle, SETTLEMENTS_PER_WRITE):
+        _ensure_time_left(invocation, request, "settling clawbacks")
+        for item in store.settle(chunk, request.payout_id, int(invocation.clock() * 1000)):
+            totals.add_settled(item.referrer_id, item.as_clawback())
+            settled += 1
+    logger.info(
+        "clawbacks settled",
+        extra={"settled_now": settled, "reached": len(to_settle), "clawbacks_settled": totals.clawbacks_settled},
+    )
+
+
+def _credit_batches(rows: Sequence[ReferrerTotal]) -> Iterator[list[ReferrerTotal]]:
+    """Referrers whose credits (one operation, two with a carry) fit a transaction, in order."""
+    batch: list[ReferrerTotal] = []
+    operations = 0
+    for row in rows:
+        needed = 2 if row.carried_forward > 0 else 1
+        if operations + needed > CREDIT_OPERATIONS_PER_WRITE:
+            yield batch
+            batch, operations = [], 0
+        batch.append(row)
+        operations += needed
+    if batch:
+        yield batch
 
 
 def _ensure_time_left(invocation: Invocation, request: PayoutRequest, step: str) -> None:

@@ -1,4 +1,5 @@
-"""The payout's only contact with AWS: the run record, the reward indexes and the report bucket.
+"""The payout's only contact with AWS: the run record, the reward and clawback indexes, the
+profiles' credits with their carries, and the report bucket.
 
 Implements payout_run.PayoutStore with DynamoDB and S3 clients from aws_clients. The payout
 publishes nothing itself: completing the run record is its event, which the stream relay turns
@@ -13,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -26,6 +27,7 @@ from referrals.payout_run import (
     AlreadyCompleted,
     HeldElsewhere,
     Lease,
+    LedgerItem,
     PayoutLeaseLost,
     Reward,
 )
@@ -45,6 +47,8 @@ ACQUIRE_CONDITION = (
     " AND (attribute_not_exists(lease_expires_at) OR lease_expires_at < :now))"
 )
 REWARD_ATTRIBUTES = ", ".join((c.USER_ID, c.REFERRAL_TIMESTAMP, c.REFERRER_ID, c.REWARD_AMOUNT))
+OPEN_CLAWBACK_ATTRIBUTES = f"{REWARD_ATTRIBUTES}, {c.CLAWBACK_AT}"
+LEDGER_SUFFIXES = (c.CLAWBACK_SUFFIX, c.CARRY_SUFFIX)
 RETRYABLE_CANCELLATIONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 )
@@ -52,6 +56,9 @@ CHECK_FAILED = "ConditionalCheckFailed"
 MAX_TRANSACTION_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 0.05
 BACKOFF_CAP_SECONDS = 2.0
+
+
+T = TypeVar("T")
 
 
 class TransactionRetriesExhausted(RuntimeError):
@@ -187,36 +194,50 @@ class DynamoPayoutStore:
 
     # Rewards ----------------------------------------------------------------------------------
 
-    def claimed_rewards(self, payout_id: str) -> Iterator[Reward]:
-        for page in self._query(c.PAYOUT_INDEX, f"{c.PAYOUT_ID} = :payout", {":payout": _s(payout_id)}):
+    def claimed_items(self, payout_id: str) -> Iterator[Reward | LedgerItem]:
+        """What this payout claimed so far: rewards, and the clawbacks and carries it settled."""
+        for page in self._query(c.PAYOUT_INDEX, f"{c.PAYOUT_ID} = :payout", {":payout": _s(payout_id)}, _claimed):
             yield from page
 
+    def payable_pages(self, cutoff_ms: int) -> Iterator[list[Reward]]:
+        # The hold is baked into payable_at, so "payable before the cutoff" is the whole rule.
+        return self._query(
+            c.PAYABLE_REWARDS_INDEX,
+            f"{c.PAYABLE_KEY} = :payable AND {c.PAYABLE_AT} < :cutoff",
+            {":payable": _s(c.PAYABLE_KEY_VALUE), ":cutoff": _n(cutoff_ms)},
+            _reward,
+        )
+
     def pending_pages(self, cutoff_ms: int) -> Iterator[list[Reward]]:
+        """Items from before the lifecycle: qualified at signup, no hold."""
         return self._query(
             c.PENDING_REWARDS_INDEX,
             f"{c.PENDING_KEY} = :pending AND {c.REFERRAL_TIMESTAMP} < :cutoff",
             {":pending": _s(c.PENDING_KEY_VALUE), ":cutoff": _n(cutoff_ms)},
+            _reward,
         )
 
     def claim(self, rewards: Sequence[Reward], payout_id: str, paid_at_ms: int) -> list[Reward]:
         """Marks the rewards paid by this payout; returns those this call claimed.
 
-        A refused condition means the reward is no longer pending: an earlier invocation of this
-        payout claimed it (and the pending index had not caught up), so it is left out here and
-        counted from the payout index instead.
+        A refused condition means the reward is no longer payable: an earlier invocation of this
+        payout claimed it (and the index had not caught up), or it was reversed meanwhile (voided,
+        never paid), so it is left out here (and counted from the payout index if it is ours).
         """
         operations = [
             {
                 "Update": {
                     "TableName": self._resources.referral_table,
-                    "Key": {c.USER_ID: _s(reward.user_id), c.REFERRAL_TIMESTAMP: _n(reward.referral_timestamp)},
+                    "Key": _key(reward.user_id, reward.referral_timestamp),
                     "UpdateExpression": (
-                        f"SET #status = :paid, {c.PAYOUT_ID} = :payout, paid_at = :paid_at REMOVE {c.PENDING_KEY}"
+                        f"SET #status = :paid, {c.PAYOUT_ID} = :payout, paid_at = :paid_at"
+                        f" REMOVE {c.PAYABLE_KEY}, {c.PENDING_KEY}"
                     ),
-                    "ConditionExpression": f"#status = :pending AND attribute_exists({c.PENDING_KEY})",
+                    "ConditionExpression": "#status IN (:payable, :pending)",
                     "ExpressionAttributeNames": {"#status": c.STATUS},
                     "ExpressionAttributeValues": {
                         ":paid": _s(c.STATUS_PAID),
+                        ":payable": _s(c.STATUS_PAYABLE),
                         ":pending": _s(c.STATUS_PENDING),
                         ":payout": _s(payout_id),
                         ":paid_at": _n(paid_at_ms),
@@ -227,36 +248,105 @@ class DynamoPayoutStore:
         ]
         result = self._transact(operations)
         if result.refused:
-            logger.info("rewards already claimed, skipped", extra={"skipped": len(result.refused)})
+            logger.info("rewards already claimed or reversed, skipped", extra={"skipped": len(result.refused)})
         return [rewards[index] for index in result.applied]
 
-    def credit_referrers(self, totals: Sequence[ReferrerTotal], payout_id: str) -> int:
-        """Adds each referrer's payout total to their profile's paid_total, once per payout."""
+    # Clawbacks ------------------------------------------------------------------------------
+
+    def open_clawback_pages(self, cutoff_ms: int) -> Iterator[list[LedgerItem]]:
+        return self._query(
+            c.OPEN_CLAWBACKS_INDEX,
+            f"{c.OPEN_CLAWBACK_KEY} = :open AND {c.CLAWBACK_AT} < :cutoff",
+            {":open": _s(c.OPEN_CLAWBACK_KEY_VALUE), ":cutoff": _n(cutoff_ms)},
+            _open_ledger_item,
+            OPEN_CLAWBACK_ATTRIBUTES,
+        )
+
+    def settle(self, items: Sequence[LedgerItem], payout_id: str, settled_at_ms: int) -> list[LedgerItem]:
+        """Claims the clawbacks and carries for this payout; returns those this call settled.
+
+        A refused condition means it is no longer open: another payout settled it, or an earlier
+        invocation of this one did (the open index lagging), which the payout index then shows.
+        """
         operations = [
             {
                 "Update": {
                     "TableName": self._resources.referral_table,
-                    "Key": {c.USER_ID: _s(total.referrer_id), c.REFERRAL_TIMESTAMP: _n(c.PROFILE_TIMESTAMP)},
-                    "UpdateExpression": f"ADD {c.PAID_TOTAL} :amount, {c.PAID_PAYOUTS} :payouts",
-                    # The profile must exist: an update would otherwise create a bare one.
-                    "ConditionExpression": (
-                        f"attribute_exists({c.USER_ID}) AND NOT contains({c.PAID_PAYOUTS}, :payout)"
+                    "Key": _key(item.user_id, item.referral_timestamp),
+                    "UpdateExpression": (
+                        f"SET #status = :settled, {c.PAYOUT_ID} = :payout, {c.SETTLED_AT} = :settled_at"
+                        f" REMOVE {c.OPEN_CLAWBACK_KEY}"
                     ),
+                    "ConditionExpression": "#status = :open",
+                    "ExpressionAttributeNames": {"#status": c.STATUS},
                     "ExpressionAttributeValues": {
-                        ":amount": _n(total.amount),
-                        ":payouts": {"SS": [payout_id]},
+                        ":settled": _s(c.CLAWBACK_SETTLED),
+                        ":open": _s(c.CLAWBACK_OPEN),
                         ":payout": _s(payout_id),
+                        ":settled_at": _n(settled_at_ms),
                     },
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
-            for total in totals
+            for item in items
         ]
         result = self._transact(operations)
-        missing = [totals[index].referrer_id for index, item in result.refused.items() if not item]
+        if result.refused:
+            logger.info("clawbacks no longer open, skipped", extra={"skipped": len(result.refused)})
+        return [items[index] for index in result.applied]
+
+    # Profiles ---------------------------------------------------------------------------------
+
+    def credit_referrers(self, totals: Sequence[ReferrerTotal], payout_id: str, cutoff_ms: int) -> int:
+        """Adds each referrer's payout (net) to their profile's paid_total, once per payout, and
+        records what they still owe as a carry in the same transaction."""
+        operations: list[Item] = []
+        credits: dict[int, str] = {}  # operation index -> referrer of that profile credit
+        for total in totals:
+            credits[len(operations)] = total.referrer_id
+            operations.append(self._credit(total, payout_id))
+            if total.carried_forward > 0:
+                operations.append(self._carry(total, payout_id, cutoff_ms))
+        result = self._transact(operations)
+        missing = [credits[index] for index, item in result.refused.items() if index in credits and not item]
         if missing:
             logger.warning("referrer profiles missing; paid_total not recorded", extra={"referrers": missing})
-        return len(result.applied)
+        return sum(1 for index in result.applied if index in credits)
+
+    def _credit(self, total: ReferrerTotal, payout_id: str) -> Item:
+        return {
+            "Update": {
+                "TableName": self._resources.referral_table,
+                "Key": _key(total.referrer_id, c.PROFILE_TIMESTAMP),
+                "UpdateExpression": f"ADD {c.PAID_TOTAL} :amount, {c.PAID_PAYOUTS} :payouts",
+                # The profile must exist: an update would otherwise create a bare one.
+                "ConditionExpression": f"attribute_exists({c.USER_ID}) AND NOT contains({c.PAID_PAYOUTS}, :payout)",
+                "ExpressionAttributeValues": {
+                    ":amount": _n(total.amount),
+                    ":payouts": {"SS": [payout_id]},
+                    ":payout": _s(payout_id),
+                },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _carry(self, total: ReferrerTotal, payout_id: str, cutoff_ms: int) -> Item:
+        # At the cutoff: outside this payout's range (clawback_at < cutoff), so only the next one nets it.
+        return {
+            "Put": {
+                "TableName": self._resources.referral_table,
+                "Item": _key(f"{total.referrer_id}{c.CARRY_SUFFIX}", cutoff_ms)
+                | {
+                    c.REFERRER_ID: _s(total.referrer_id),
+                    c.REWARD_AMOUNT: _n(total.carried_forward),
+                    c.STATUS: _s(c.CLAWBACK_OPEN),
+                    c.OPEN_CLAWBACK_KEY: _s(c.OPEN_CLAWBACK_KEY_VALUE),
+                    c.CLAWBACK_AT: _n(cutoff_ms),
+                    c.CARRIED_BY_PAYOUT: _s(payout_id),
+                },
+                # Its key is the referrer's and the payout's: a rerun cannot write a second one.
+                "ConditionExpression": f"attribute_not_exists({c.USER_ID})",
+            }
+        }
 
     # Report -----------------------------------------------------------------------------------
 
@@ -273,13 +363,20 @@ class DynamoPayoutStore:
 
     # Helpers ----------------------------------------------------------------------------------
 
-    def _query(self, index: str, key_condition: str, values: Item) -> Iterator[list[Reward]]:
+    def _query(
+        self,
+        index: str,
+        key_condition: str,
+        values: Item,
+        parse: Callable[[Item], T],
+        attributes: str = REWARD_ATTRIBUTES,
+    ) -> Iterator[list[T]]:
         params: dict[str, Any] = {
             "TableName": self._resources.referral_table,
             "IndexName": index,
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": values,
-            "ProjectionExpression": REWARD_ATTRIBUTES,
+            "ProjectionExpression": attributes,
             "ReturnConsumedCapacity": "TOTAL",
         }
         if self._page_size is not None:
@@ -289,7 +386,7 @@ class DynamoPayoutStore:
             page = self._dynamodb.query(**params)
             items_read += page["ScannedCount"]
             capacity += page.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0)
-            yield [_reward(item) for item in page["Items"]]
+            yield [parse(item) for item in page["Items"]]
             if "LastEvaluatedKey" not in page:
                 break
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -372,20 +469,42 @@ def _summary_from_item(item: Item) -> PayoutSummary:
     )
 
 
+def _claimed(item: Item) -> Reward | LedgerItem:
+    """A payout-index item: a reward, or a clawback or carry (told apart by the key's suffix)."""
+    if item[c.USER_ID]["S"].endswith(LEDGER_SUFFIXES):
+        return _ledger_item(item, clawback_at=None)
+    return _reward(item)
+
+
+def _open_ledger_item(item: Item) -> LedgerItem:
+    return _ledger_item(item, clawback_at=int(item[c.CLAWBACK_AT]["N"]))
+
+
+def _ledger_item(item: Item, clawback_at: int | None) -> LedgerItem:
+    key, referrer_id, amount = _fields(item, "clawback")
+    if amount <= 0:
+        raise ValueError(f"clawback {key} owes {amount}: a clawback is more than 0.00")
+    return LedgerItem(item[c.USER_ID]["S"], int(item[c.REFERRAL_TIMESTAMP]["N"]), referrer_id, amount, clawback_at)
+
+
 def _reward(item: Item) -> Reward:
+    _, referrer_id, amount = _fields(item, "reward")
+    return Reward(item[c.USER_ID]["S"], int(item[c.REFERRAL_TIMESTAMP]["N"]), referrer_id, amount)
+
+
+def _fields(item: Item, what: str) -> tuple[str, str, Decimal]:
     key = f"{item[c.USER_ID]['S']}@{item[c.REFERRAL_TIMESTAMP]['N']}"
     if c.REFERRER_ID not in item or c.REWARD_AMOUNT not in item:
-        raise ValueError(f"pending reward {key} lacks {c.REFERRER_ID} or {c.REWARD_AMOUNT}")
+        raise ValueError(f"{what} {key} lacks {c.REFERRER_ID} or {c.REWARD_AMOUNT}")
     try:
         amount = payable_amount(Decimal(item[c.REWARD_AMOUNT]["N"]))
     except ValueError as error:
-        raise ValueError(f"pending reward {key}: {error}") from error
-    return Reward(
-        user_id=item[c.USER_ID]["S"],
-        referral_timestamp=int(item[c.REFERRAL_TIMESTAMP]["N"]),
-        referrer_id=item[c.REFERRER_ID]["S"],
-        amount=amount,
-    )
+        raise ValueError(f"{what} {key}: {error}") from error
+    return key, item[c.REFERRER_ID]["S"], amount
+
+
+def _key(user_id: str, timestamp_ms: int) -> Item:
+    return {c.USER_ID: _s(user_id), c.REFERRAL_TIMESTAMP: _n(timestamp_ms)}
 
 
 def _run_key(payout_id: str) -> Item:

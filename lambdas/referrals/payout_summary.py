@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from referrals.money import cents, two_places
+from referrals.money import add, cents, two_places
 
 COMPLETED_EVENT_TYPE = "payout.completed"
 
@@ -19,6 +19,16 @@ class PayoutSummary:
     total_amount: Decimal  # exact, two places
     rewards_paid: int
     report_location: str  # s3://bucket/key
+    # Netting (docs/lifecycle-design.md): what clawbacks took of the rewards, what is still owed
+    # of the clawbacks this payout settled, and how many it settled. total_amount is what is paid.
+    clawed_back_amount: Decimal = Decimal("0.00")
+    carried_forward_amount: Decimal = Decimal("0.00")
+    clawbacks_settled: int = 0
+
+    @property
+    def gross_amount(self) -> Decimal:
+        """The rewards this payout paid, before netting: what is paid plus what was clawed back."""
+        return cents(add(self.total_amount, self.clawed_back_amount))
 
 
 class PayoutStatus(StrEnum):
@@ -44,6 +54,16 @@ def summary_record(summary: PayoutSummary) -> dict[str, str | int | Decimal]:
         "totalAmount": summary.total_amount,
         "rewardsPaid": summary.rewards_paid,
         "reportLocation": summary.report_location,
+        **_netting(summary),
+    }
+
+
+def _netting(summary: PayoutSummary) -> dict[str, int | Decimal]:
+    return {
+        "grossAmount": summary.gross_amount,
+        "clawedBackAmount": summary.clawed_back_amount,
+        "carriedForwardAmount": summary.carried_forward_amount,
+        "clawbacksSettled": summary.clawbacks_settled,
     }
 
 
@@ -57,6 +77,10 @@ def summary_from_record(record: Mapping[str, Any]) -> PayoutSummary:
         total_amount=cents(Decimal(record["totalAmount"])),
         rewards_paid=int(record["rewardsPaid"]),
         report_location=str(record["reportLocation"]),
+        # A record completed before the lifecycle netted nothing: it has none of these.
+        clawed_back_amount=cents(Decimal(record.get("clawedBackAmount", 0))),
+        carried_forward_amount=cents(Decimal(record.get("carriedForwardAmount", 0))),
+        clawbacks_settled=int(record.get("clawbacksSettled", 0)),
     )
 
 
@@ -69,13 +93,14 @@ def completed_message(summary: PayoutSummary) -> dict:
         "totalReferrers": summary.total_referrers,
         "totalAmount": summary.total_amount,
         "reportLocation": summary.report_location,
+        **_netting(summary),
     }
 
 
 def response(outcome: PayoutOutcome) -> dict:
     """The handler's return value.
 
-    totalAmount is a string with two places: Lambda's runtime turns a Decimal into a float when it
+    The amounts are strings with two places: Lambda's runtime turns a Decimal into a float when it
     encodes the return value, so a number could come back as 1234.4999999.
     """
     base = {"payoutId": outcome.payout_id, "payoutMonth": outcome.month, "status": outcome.status.value}
@@ -93,5 +118,9 @@ def response(outcome: PayoutOutcome) -> dict:
         "totalAmount": two_places(summary.total_amount),
         "reportLocation": summary.report_location,
         "rewardsPaid": summary.rewards_paid,
+        "grossAmount": two_places(summary.gross_amount),
+        "clawedBackAmount": two_places(summary.clawed_back_amount),
+        "carriedForwardAmount": two_places(summary.carried_forward_amount),
+        "clawbacksSettled": summary.clawbacks_settled,
         **base,
     }

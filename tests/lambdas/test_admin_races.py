@@ -15,7 +15,7 @@ from referral_admin.responses import BUSY
 from referrals import contract as c
 from referrals.admin_actions import Change, Stale, StoreBusy, Written
 from referrals.admin_store import CONFLICT_ATTEMPTS, DynamoAdminStore
-from tests.lambdas.admin_api import PAYOUT_ID, act, claim, rewrite, seed
+from tests.lambdas.admin_api import PAYOUT_ID, act, claim, seed
 from tests.lambdas.aws_calls import recorded_calls
 from tests.lambdas.fake_aws import FakeAws
 from tests.lambdas.reward_api import all_items, referral_of
@@ -44,9 +44,6 @@ def test_the_claim_lands_first_so_the_reversal_claws_the_paid_reward_back(
     aws: FakeAws, monkeypatch: pytest.MonkeyPatch, position: str
 ) -> None:
     timestamp = int(seed(aws, position)[c.REFERRAL_TIMESTAMP])
-    if position == "payable":
-        # Until the payout claims payable rewards (a later slice), its claim takes only `pending` ones.
-        rewrite(aws, "bob", timestamp, {c.STATUS: c.STATUS_PENDING, c.PENDING_KEY: c.PENDING_KEY_VALUE})
     claimed: list[bool] = []
     write_between_read_and_write(monkeypatch, lambda: claimed.append(claim(aws, "bob", timestamp)))
     with recorded_calls() as log:
@@ -66,8 +63,11 @@ def test_the_claim_lands_first_so_the_reversal_claws_the_paid_reward_back(
     assert [i[c.REWARD_AMOUNT] for i in clawbacks(aws)] == [10]
 
 
-def test_the_reversal_lands_first_so_the_claim_is_refused_and_the_reward_never_paid(aws: FakeAws) -> None:
-    timestamp = int(seed(aws, "legacy_pending")[c.REFERRAL_TIMESTAMP])
+@pytest.mark.parametrize("position", ["legacy_pending", "payable"])
+def test_the_reversal_lands_first_so_the_claim_is_refused_and_the_reward_never_paid(
+    aws: FakeAws, position: str
+) -> None:
+    timestamp = int(seed(aws, position)[c.REFERRAL_TIMESTAMP])
     assert act("bob", "reverse")[1]["status"] == "reversed"
     assert claim(aws, "bob", timestamp) is False
     stored = referral_of(aws, "bob")

@@ -43,14 +43,14 @@ def june_rewards(count: int, amount: Decimal, referrers: int = 2) -> list[Seeded
 
 def test_rewards_at_the_bound_are_paid_with_exact_totals(aws, handler) -> None:
     rewards = june_rewards(250, MAX_AMOUNT)
-    seed(aws.referral_table, pending=rewards, profiles=["ref-0", "ref-1"])
+    seed(aws.referral_table, payable=rewards, profiles=["ref-0", "ref-1"])
 
     result = handler({"payoutMonth": MONTH}, FakeContext())
 
     assert (result["status"], result["rewardsPaid"], result["totalAmount"]) == ("completed", 250, "250000000.00")
     assert report_bytes(aws.bucket, MONTH) == (
-        b"Referrer ID,Total Amount,Referral Count,Payment Status\r\n"
-        b"ref-0,125000000.00,125,paid\r\nref-1,125000000.00,125,paid\r\n"
+        b"Referrer ID,Total Amount,Referral Count,Payment Status,Gross Amount,Clawed Back,Carried Forward\r\n"
+        b"ref-0,125000000.00,125,paid,125000000.00,0.00,0.00\r\nref-1,125000000.00,125,paid,125000000.00,0.00,0.00\r\n"
     )
     assert paid_totals(all_items(aws.referral_table)) == {
         "ref-0": (Decimal("125000000.00"), [f"payout-{MONTH}"]),

@@ -1,4 +1,9 @@
-"""Exactly once: crashes at every AWS call, killed runs, concurrent runs, time running out, conflicts."""
+"""Exactly once: crashes at every AWS call, killed runs, concurrent runs, time running out, conflicts.
+
+November holds payable rewards and clawbacks to net: one netted in full, two of three reached
+(the second in part, carried forward), an earlier payout's carry, one recorded at the cutoff
+(the next payout's), and one of a referrer with nothing payable (left alone).
+"""
 
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -36,17 +41,21 @@ from tests.lambdas.test_payout_support import (
     FakeClock,
     FakeContext,
     RecordingStore,
+    SeededClawback,
     SeededReward,
     all_items,
+    clawback_item,
     completed_messages,
     expected_totals,
     fast_transactions,
     fresh_resources,
     invocation,
+    ledger_state,
     november_request,
     november_rewards,
     paid_totals,
-    put_pending,
+    payable_item,
+    put_item,
     referral_state,
     report_bytes,
     resources,
@@ -63,6 +72,34 @@ HISTORY = november_rewards(10, referrers=13, start_ms=NOVEMBER_MS - 40 * 86_400_
 REFERRERS = sorted({reward.referrer_id for reward in PENDING})
 PAGE_SIZE = 120
 PAST_ANY_LEASE = TIMEOUT_MS // 1000 + LEASE_MARGIN_SECONDS + 1
+DAY_MS = 86_400_000
+OCTOBER_MS = NOVEMBER_MS - 31 * DAY_MS
+ONLY_OWES = "referrer-only-owes"  # no reward this month: their clawback stays open, untouched
+
+
+def owed(user_id: str, referrer_id: str, amount: str, clawback_at_ms: int) -> SeededClawback:
+    return SeededClawback(user_id, OCTOBER_MS, referrer_id, Decimal(amount), clawback_at_ms)
+
+
+CLAWBACKS = [
+    owed("old-a#clawback", "referrer-000", "20.00", NOVEMBER_MS + 3 * DAY_MS),  # of 85.85: netted in full
+    # 81.95 earned: 50.00 in full, 31.95 of 40.00 (8.05 carried), the newest not reached.
+    owed("old-b#clawback", "referrer-001", "50.00", OCTOBER_MS + 5 * DAY_MS),
+    owed("old-c#clawback", "referrer-001", "40.00", OCTOBER_MS + 20 * DAY_MS),
+    owed("old-d#clawback", "referrer-001", "30.00", NOVEMBER_MS + 2 * DAY_MS),
+    SeededClawback("referrer-002#carry", NOVEMBER_MS, "referrer-002", Decimal("15.00"), NOVEMBER_MS),  # October's
+    owed("old-e#clawback", "referrer-003", "5.00", CUTOFF_MS),  # at the cutoff: the next payout's
+    owed("old-f#clawback", ONLY_OWES, "9.99", NOVEMBER_MS + DAY_MS),
+]
+SETTLED = {("old-a#clawback", OCTOBER_MS), ("old-b#clawback", OCTOBER_MS), ("old-c#clawback", OCTOBER_MS)}
+SETTLED.add(("referrer-002#carry", NOVEMBER_MS))
+CARRY = ("referrer-001#carry", CUTOFF_MS)
+# referrer -> (clawed back, carried forward); everyone else is paid their gross.
+NETTED = {
+    "referrer-000": (Decimal("20.00"), Decimal("0.00")),
+    "referrer-001": (Decimal("81.95"), Decimal("8.05")),
+    "referrer-002": (Decimal("15.00"), Decimal("0.00")),
+}
 
 
 class Killed(BaseException):
@@ -76,10 +113,21 @@ class Observed:
     profiles: dict
     summary: object
     messages: list[str]  # what the relay publishes from the run record's stream, from its start
+    ledger: dict
 
 
 def seed_november(names: PayoutResources) -> None:
-    seed(names.referral_table, pending=PENDING, paid=HISTORY, profiles=REFERRERS)
+    seed(
+        names.referral_table,
+        payable=PENDING,
+        paid=HISTORY,
+        profiles=[*REFERRERS, ONLY_OWES],
+        clawbacks=CLAWBACKS,
+    )
+
+
+def paid_net(referrer_id: str) -> Decimal:
+    return expected_totals(PENDING)[referrer_id] - NETTED.get(referrer_id, (Decimal(0), Decimal(0)))[0]
 
 
 def run(
@@ -87,9 +135,11 @@ def run(
     clock: FakeClock,
     claimed: Claims,
     owner: str = "request-1",
+    *,
     low_after_checks: int | None = None,
+    settled: Claims | None = None,
 ) -> PayoutOutcome:
-    store = RecordingStore(names, claimed, page_size=PAGE_SIZE)
+    store = RecordingStore(names, claimed, page_size=PAGE_SIZE, settled=settled)
     context = FakeContext(owner, low_after_checks=low_after_checks)
     return run_payout(november_request(clock), invocation(clock, context), store)
 
@@ -102,73 +152,109 @@ def observe(aws, names: PayoutResources, outcome: PayoutOutcome) -> Observed:
         profiles=paid_totals(items),
         summary=outcome.summary,
         messages=completed_messages(aws, names.idempotency_table),
+        ledger=ledger_state(items),
     )
 
 
-def assert_paid_exactly_once(observed: Observed, claimed: Claims) -> None:
+def assert_paid_exactly_once(observed: Observed, claimed: Claims, settled: Claims | None = None) -> None:
     assert sorted(claimed) == sorted(reward.key for reward in PENDING)  # every claim succeeded once
     for reward in PENDING:
         assert observed.referrals[reward.key] == {"status": "paid", "payout_id": PAYOUT_ID, "pending_key": False}
     for reward in HISTORY:
         assert observed.referrals[reward.key]["payout_id"] == "payout-2026-10"
-    assert observed.profiles == {referrer: (total, [PAYOUT_ID]) for referrer, total in expected_totals(PENDING).items()}
+    if settled is not None:
+        assert sorted(settled) == sorted(SETTLED)  # every settlement succeeded once
+    assert_netted_once(observed)
 
 
-def test_an_uninterrupted_run_pays_every_pending_reward_once(aws):
+def assert_netted_once(observed: Observed) -> None:
+    """Profiles credited once with what was paid net; the reached clawbacks settled, one carry."""
+    assert observed.profiles == {referrer: (paid_net(referrer), [PAYOUT_ID]) for referrer in REFERRERS} | {
+        ONLY_OWES: (Decimal(0), [])
+    }
+    for clawback in CLAWBACKS:
+        state = observed.ledger[clawback.key]
+        if clawback.key in SETTLED:
+            assert state == {"status": "settled", "amount": clawback.amount, "payout_id": PAYOUT_ID, "open_key": False}
+        else:
+            assert state == {"status": "open", "amount": clawback.amount, "payout_id": None, "open_key": True}
+    assert observed.ledger[CARRY] == {"status": "open", "amount": Decimal("8.05"), "payout_id": None, "open_key": True}
+    assert len(observed.ledger) == len(CLAWBACKS) + 1  # one carry, no other
+
+
+def test_an_uninterrupted_run_pays_every_payable_reward_once_net_of_clawbacks(aws):
     names = resources(aws)
     seed_november(names)
-    claimed = Claims()
+    claimed, settled = Claims(), Claims()
 
     with recorded_calls() as log:
-        outcome = run(names, FakeClock(), claimed)
+        outcome = run(names, FakeClock(), claimed, settled=settled)
 
     assert outcome.status is PayoutStatus.COMPLETED
-    assert outcome.summary is not None
-    assert (outcome.summary.rewards_paid, outcome.summary.total_referrers) == (130, 13)
-    assert outcome.summary.total_amount == sum(expected_totals(PENDING).values())
+    summary = outcome.summary
+    assert summary is not None
+    assert (summary.rewards_paid, summary.total_referrers, summary.clawbacks_settled) == (130, 13, 4)
+    gross = sum(expected_totals(PENDING).values())
+    assert summary.gross_amount == gross
+    assert (summary.clawed_back_amount, summary.carried_forward_amount) == (Decimal("116.95"), Decimal("8.05"))
+    assert summary.total_amount == gross - Decimal("116.95")
     observed = observe(aws, names, outcome)
-    assert_paid_exactly_once(observed, claimed)
+    assert_paid_exactly_once(observed, claimed, settled)
     assert log.calls == [
         "dynamodb:UpdateItem",  # lease
         "dynamodb:Query",  # claims of earlier invocations: none
-        "dynamodb:Query",  # pending page 1 (120)
+        "dynamodb:Query",  # payable page 1 (120)
         "dynamodb:TransactWriteItems",  # claim 100
-        "dynamodb:Query",  # pending page 2 (10)
+        "dynamodb:Query",  # payable page 2 (10)
+        "dynamodb:Query",  # the legacy pending index: nothing
         "dynamodb:TransactWriteItems",  # claim 30: the rest of page 1 and page 2
-        "dynamodb:TransactWriteItems",  # credit 13 referrer profiles
+        "dynamodb:Query",  # open clawbacks before the cutoff (6)
+        "dynamodb:TransactWriteItems",  # settle the 4 reached
+        "dynamodb:TransactWriteItems",  # credit 13 referrer profiles and write 1 carry
         "s3:PutObject",
         "dynamodb:UpdateItem",  # completed: the notification (the stream relay publishes it)
     ]
+    rows = observed.report.decode().splitlines()
+    assert rows[0] == "Referrer ID,Total Amount,Referral Count,Payment Status,Gross Amount,Clawed Back,Carried Forward"
+    assert rows[1:4] == [
+        "referrer-000,65.85,10,paid,85.85,20.00,0.00",
+        "referrer-001,0.00,10,netted,81.95,81.95,8.05",
+        "referrer-002,63.05,10,paid,78.05,15.00,0.00",
+    ]
+    assert rows[4] == "referrer-003,81.15,10,paid,81.15,0.00,0.00"
+    assert ONLY_OWES not in observed.report.decode()
 
 
 def test_a_crash_at_every_call_then_a_rerun_matches_an_uninterrupted_run(aws, monkeypatch):
     baseline_names = fresh_resources(aws, "baseline", monkeypatch)
     seed_november(baseline_names)
-    baseline_claims = Claims()
+    baseline_claims, baseline_settled = Claims(), Claims()
     with recorded_calls() as log:
-        baseline_outcome = run(baseline_names, FakeClock(), baseline_claims)
+        baseline_outcome = run(baseline_names, FakeClock(), baseline_claims, settled=baseline_settled)
     baseline = observe(aws, baseline_names, baseline_outcome)
     calls = list(log.calls)
-    assert_paid_exactly_once(baseline, baseline_claims)
+    assert_paid_exactly_once(baseline, baseline_claims, baseline_settled)
     assert len(baseline.messages) == 1
+    assert "dynamodb:TransactWriteItems" in calls[calls.index("s3:PutObject") - 2 :]  # settling, then crediting
 
     for k in range(1, len(calls) + 1):
         where = f"crash at call {k} ({calls[k - 1]})"
         names = fresh_resources(aws, f"crash-{k}", monkeypatch)
         seed_november(names)
-        clock, claimed = FakeClock(), Claims()
+        clock, claimed, settled = FakeClock(), Claims(), Claims()
         with recorded_calls(fail_at=k) as faulty, pytest.raises(InjectedFault):
-            run(names, clock, claimed, owner="crashed")
+            run(names, clock, claimed, owner="crashed", settled=settled)
         assert faulty.calls[k - 1] == calls[k - 1], f"{where}: the run took another path"
 
         clock.advance(PAST_ANY_LEASE)  # past the released lease's settle time, or a lease left behind
-        outcome = run(names, clock, claimed, owner="rerun")
+        outcome = run(names, clock, claimed, owner="rerun", settled=settled)
 
         assert outcome.status is PayoutStatus.COMPLETED, where
         observed = observe(aws, names, outcome)
         assert observed.report == baseline.report, where
         assert observed.summary == baseline.summary, where
-        assert_paid_exactly_once(observed, claimed)
+        assert observed.ledger == baseline.ledger, where
+        assert_paid_exactly_once(observed, claimed, settled)
         # Exactly one message whatever the crash: the completion is the event, and it happens once.
         assert observed.messages == baseline.messages, where
         record = run_record(names.idempotency_table)
@@ -328,28 +414,31 @@ def test_running_out_of_time_stops_cleanly_and_the_retry_resumes(aws):
     assert outcome.summary.rewards_paid == 130
 
 
-def test_a_reward_created_during_the_run_after_the_cutoff_stays_pending(aws):
+def test_a_reward_payable_and_a_clawback_recorded_during_the_run_wait_for_the_next_payout(aws):
     names = resources(aws)
     seed_november(names)
     clock, claimed = FakeClock(), Claims()
-    late = SeededReward("signed-up-during-payout", int(clock() * 1000), "referrer-000", Decimal("9.99"))
-    assert late.timestamp_ms >= CUTOFF_MS
+    now_ms = int(clock() * 1000)
+    # A signup (or an approval) during the run is payable from now; a reversal records its clawback now.
+    late = SeededReward("signed-up-during-payout", now_ms, "referrer-000", Decimal("9.99"))
+    reversal = SeededClawback("reversed-during-payout#clawback", OCTOBER_MS, "referrer-004", Decimal("3.00"), now_ms)
+    assert now_ms >= CUTOFF_MS
 
-    class SignupDuringRun(RecordingStore):
+    class ChangesDuringRun(RecordingStore):
         def claim(self, rewards: Sequence[Reward], payout_id: str, paid_at_ms: int) -> list[Reward]:
-            put_pending(names.referral_table, late)
+            put_item(names.referral_table, payable_item(late))
+            put_item(names.referral_table, clawback_item(reversal))
             return super().claim(rewards, payout_id, paid_at_ms)
 
-    store = SignupDuringRun(names, claimed, page_size=PAGE_SIZE)
+    store = ChangesDuringRun(names, claimed, page_size=PAGE_SIZE)
     outcome = run_payout(november_request(clock), invocation(clock), store)
 
     assert outcome.status is PayoutStatus.COMPLETED
-    assert referral_state(all_items(names.referral_table))[late.key] == {
-        "status": "pending",
-        "payout_id": None,
-        "pending_key": True,
-    }
-    assert_paid_exactly_once(observe(aws, names, outcome), claimed)
+    items = all_items(names.referral_table)
+    assert referral_state(items)[late.key] == {"status": "payable", "payout_id": None, "pending_key": True}
+    assert ledger_state(items)[reversal.key]["status"] == "open"
+    assert paid_totals(items)["referrer-004"] == (expected_totals(PENDING)["referrer-004"], [PAYOUT_ID])
+    assert (outcome.summary is not None) and outcome.summary.clawbacks_settled == 4
 
 
 def test_transaction_conflicts_are_retried_with_backoff(aws):
@@ -365,7 +454,7 @@ def test_transaction_conflicts_are_retried_with_backoff(aws):
     assert outcome.status is PayoutStatus.COMPLETED
     assert len(sleeps) == 2
     assert all(0 <= pause <= 2.0 for pause in sleeps)
-    assert log.calls.count("dynamodb:TransactWriteItems") == 3 + 2  # 2 claims + 1 credit, 2 retried
+    assert log.calls.count("dynamodb:TransactWriteItems") == 4 + 2  # 2 claims, 1 settle, 1 credit; 2 retried
     assert_paid_exactly_once(observe(aws, names, outcome), claimed)
 
 
@@ -385,23 +474,28 @@ def test_conflicts_that_outlast_the_retries_fail_the_run_and_release_the_lease(a
     assert record is not None
     assert int(record["lease_expires_at"]["N"]) == int(clock()) + RELEASE_SETTLE_SECONDS
     assert all(
-        state["status"] == "pending"
+        state["status"] == "payable"
         for state in referral_state(all_items(names.referral_table)).values()
         if state["payout_id"] != "payout-2026-10"
     )
 
 
-def test_a_missing_referrer_profile_is_not_created(aws):
+def test_a_missing_referrer_profile_is_not_created_and_their_carry_is_still_recorded(aws):
     names = resources(aws)
-    seed(names.referral_table, pending=PENDING, profiles=REFERRERS[1:])
+    # Items from before the lifecycle (the legacy index), and a clawback of more than referrer 0 earned.
+    owes = owed("old-x#clawback", REFERRERS[0], "100.00", OCTOBER_MS)
+    seed(names.referral_table, pending=PENDING, profiles=REFERRERS[1:], clawbacks=[owes])
     claimed = Claims()
 
     outcome = run(names, FakeClock(), claimed)
 
     assert outcome.status is PayoutStatus.COMPLETED
-    profiles = paid_totals(all_items(names.referral_table))
+    items = all_items(names.referral_table)
+    profiles = paid_totals(items)
     assert REFERRERS[0] not in profiles
     assert profiles[REFERRERS[1]] == (expected_totals(PENDING)[REFERRERS[1]], [PAYOUT_ID])
+    carried = Decimal("100.00") - expected_totals(PENDING)[REFERRERS[0]]
+    assert ledger_state(items)[(f"{REFERRERS[0]}#carry", CUTOFF_MS)]["amount"] == carried
 
 
 def test_a_record_left_failed_by_the_old_implementation_does_not_block_the_payout(aws):

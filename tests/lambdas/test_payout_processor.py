@@ -54,7 +54,7 @@ def handler(aws):
 def seed_june(aws) -> None:
     seed(
         aws.referral_table,
-        pending=[*JUNE_REWARDS, JULY_REWARD],
+        payable=[*JUNE_REWARDS, JULY_REWARD],
         paid=[MAY_PAID],
         paid_payout_id="payout-2025-05",
         profiles=["ref-a", "ref-b"],
@@ -74,15 +74,20 @@ def test_pays_the_month_reports_it_and_returns_the_summary(aws, handler):
         "totalReferrers": 2,
         "totalAmount": "35.40",
         "rewardsPaid": 4,
+        "grossAmount": "35.40",
+        "clawedBackAmount": "0.00",
+        "carriedForwardAmount": "0.00",
+        "clawbacksSettled": 0,
         "reportLocation": f"s3://{aws.bucket}/payouts/2025-06/payout-report.csv",
     }
     assert report_bytes(aws.bucket, MONTH) == (
-        b"Referrer ID,Total Amount,Referral Count,Payment Status\r\nref-a,0.30,2,paid\r\nref-b,35.10,2,paid\r\n"
+        b"Referrer ID,Total Amount,Referral Count,Payment Status,Gross Amount,Clawed Back,Carried Forward\r\n"
+        b"ref-a,0.30,2,paid,0.30,0.00,0.00\r\nref-b,35.10,2,paid,35.10,0.00,0.00\r\n"
     )
     state = referral_state(all_items(aws.referral_table))
     for reward in JUNE_REWARDS:
         assert state[reward.key] == {"status": "paid", "payout_id": "payout-2025-06", "pending_key": False}
-    assert state[JULY_REWARD.key] == {"status": "pending", "payout_id": None, "pending_key": True}
+    assert state[JULY_REWARD.key] == {"status": "payable", "payout_id": None, "pending_key": True}
     assert state[MAY_PAID.key] == {"status": "paid", "payout_id": "payout-2025-05", "pending_key": False}
     assert paid_totals(all_items(aws.referral_table)) == {
         "ref-a": (Decimal("0.30"), ["payout-2025-06"]),
@@ -126,6 +131,7 @@ def test_its_completion_is_one_exact_json_notification(aws, handler):
         '{"type":"payout.completed","payoutId":"payout-2025-06","payoutMonth":"2025-06",'
         '"totalReferrers":2,"totalAmount":35.40,'
         f'"reportLocation":"s3://{aws.bucket}/payouts/2025-06/payout-report.csv",'
+        '"grossAmount":35.40,"clawedBackAmount":0.00,"carriedForwardAmount":0.00,"clawbacksSettled":0,'
         '"eventId":"payout.completed:payout-2025-06"}'
     )
     assert json.loads(message.text, parse_float=Decimal)["totalAmount"] == Decimal("35.40")
@@ -154,13 +160,15 @@ def test_records_the_completed_run_with_its_summary(aws, handler):
 
 
 def test_an_empty_month_completes_with_a_header_only_report(aws, handler):
-    seed(aws.referral_table, pending=[JULY_REWARD], paid=[MAY_PAID], profiles=["ref-a"])
+    seed(aws.referral_table, payable=[JULY_REWARD], paid=[MAY_PAID], profiles=["ref-a"])
 
     result = handler(EVENT, FakeContext())
 
     assert result["status"] == "completed"
     assert (result["totalReferrers"], result["totalAmount"], result["rewardsPaid"]) == (0, "0.00", 0)
-    assert report_bytes(aws.bucket, MONTH) == b"Referrer ID,Total Amount,Referral Count,Payment Status\r\n"
+    assert report_bytes(aws.bucket, MONTH) == (
+        b"Referrer ID,Total Amount,Referral Count,Payment Status,Gross Amount,Clawed Back,Carried Forward\r\n"
+    )
     record = run_record(aws.idempotency_table, "payout-2025-06")
     assert record is not None
     assert record["status"] == {"S": "completed"}
@@ -176,7 +184,7 @@ def test_a_completed_month_returns_its_stored_summary_and_writes_nothing(aws, ha
     record_before = run_record(aws.idempotency_table, "payout-2025-06")
     # A reward that appeared since must wait: the month's payout is done.
     late = SeededReward("new-late", JUNE_MS + 99, "ref-a", Decimal("1.00"))
-    seed(aws.referral_table, pending=[late])
+    seed(aws.referral_table, payable=[late])
 
     with recorded_calls() as log:
         second = handler(EVENT, FakeContext(aws_request_id="second"))
@@ -188,7 +196,7 @@ def test_a_completed_month_returns_its_stored_summary_and_writes_nothing(aws, ha
         "message": "Payout payout-2025-06 was already completed; returning its stored summary",
     }
     assert run_record(aws.idempotency_table, "payout-2025-06") == record_before
-    assert referral_state(all_items(aws.referral_table))[late.key]["status"] == "pending"
+    assert referral_state(all_items(aws.referral_table))[late.key]["status"] == "payable"
     assert runs.messages() == []
 
 

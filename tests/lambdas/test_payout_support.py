@@ -16,7 +16,7 @@ import pytest
 from referrals import contract as c
 from referrals.aws_clients import client
 from referrals.payout_event import PayoutRequest, parse_payout_event
-from referrals.payout_run import Invocation, Reward
+from referrals.payout_run import Invocation, LedgerItem, Reward
 from referrals.payout_store import DynamoPayoutStore, PayoutResources
 from tests.lambdas.fake_aws import REGION, FakeAws, _create_idempotency_table, _create_referral_table
 from tests.lambdas.relay_api import relay_for
@@ -37,10 +37,33 @@ class SeededReward:
     timestamp_ms: int
     referrer_id: str
     amount: Decimal
+    payable_at_ms: int | None = None  # a payable reward's payable_at; None: its signup time (no hold)
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.user_id, self.timestamp_ms)
+
+
+@dataclass(frozen=True)
+class SeededClawback:
+    """A clawback (`<referee>#clawback`, the reward's time) or a carry (`<referrer>#carry`, a cutoff)."""
+
+    user_id: str
+    timestamp_ms: int
+    referrer_id: str
+    amount: Decimal
+    clawback_at_ms: int
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.user_id, self.timestamp_ms)
+
+
+def clawback_of(reward: SeededReward, clawback_at_ms: int, amount: Decimal | None = None) -> SeededClawback:
+    """The clawback that reversing the paid `reward` records (admin_store's shape)."""
+    amount = reward.amount if amount is None else amount
+    user_id = f"{reward.user_id}{c.CLAWBACK_SUFFIX}"
+    return SeededClawback(user_id, reward.timestamp_ms, reward.referrer_id, amount, clawback_at_ms)
 
 
 class FakeClock:
@@ -147,15 +170,24 @@ Claims = list[tuple[str, int]]  # keys of the rewards that claim calls reported 
 
 
 class RecordingStore(DynamoPayoutStore):
-    """The real store (backoff without sleeping), remembering what its claim calls claimed."""
+    """The real store (backoff without sleeping), remembering what its claim calls claimed and
+    (when given a list) what its settle calls settled."""
 
-    def __init__(self, names: PayoutResources, claimed: Claims, page_size: int | None = None) -> None:
+    def __init__(
+        self, names: PayoutResources, claimed: Claims, page_size: int | None = None, settled: Claims | None = None
+    ) -> None:
         super().__init__(names, page_size=page_size, sleep=lambda _: None)
         self.claimed = claimed
+        self.settled = Claims() if settled is None else settled
 
     def claim(self, rewards: Sequence[Reward], payout_id: str, paid_at_ms: int) -> list[Reward]:
         done = super().claim(rewards, payout_id, paid_at_ms)
         self.claimed.extend((reward.user_id, reward.referral_timestamp) for reward in done)
+        return done
+
+    def settle(self, items: Sequence[LedgerItem], payout_id: str, settled_at_ms: int) -> list[LedgerItem]:
+        done = super().settle(items, payout_id, settled_at_ms)
+        self.settled.extend((item.user_id, item.referral_timestamp) for item in done)
         return done
 
 
@@ -178,10 +210,22 @@ def seed(
     paid: Iterable[SeededReward] = (),
     paid_payout_id: str = "payout-2026-10",
     profiles: Iterable[str] = (),
+    *,
+    payable: Iterable[SeededReward] = (),
+    unpaid: Iterable[tuple[str, SeededReward]] = (),
+    clawbacks: Iterable[SeededClawback] = (),
 ) -> None:
-    """Writes profiles, pending rewards (with the sparse pending key) and paid history."""
+    """Writes profiles, rewards and open clawbacks.
+
+    `payable`: the lifecycle's payable items (in payable-rewards-index); `pending`: items from
+    before the lifecycle (in pending-rewards-index); `paid`: history; `unpaid`: (status, reward)
+    for the states no payout reads (waiting, flagged, reversed), as the admin actions leave them.
+    """
     items = [_profile(user_id) for user_id in profiles]
     items += [_referral(reward) | {c.PENDING_KEY: {"S": c.PENDING_KEY_VALUE}} for reward in pending]
+    items += [payable_item(reward) for reward in payable]
+    items += [unpaid_item(status, reward) for status, reward in unpaid]
+    items += [clawback_item(clawback) for clawback in clawbacks]
     items += [
         _referral(reward) | {c.STATUS: {"S": c.STATUS_PAID}, c.PAYOUT_ID: {"S": paid_payout_id}, "paid_at": {"N": "1"}}
         for reward in paid
@@ -195,6 +239,48 @@ def seed(
 def put_pending(table: str, reward: SeededReward) -> None:
     item = _referral(reward) | {c.PENDING_KEY: {"S": c.PENDING_KEY_VALUE}}
     boto3.client("dynamodb", region_name=REGION).put_item(TableName=table, Item=item)
+
+
+def put_item(table: str, item: dict) -> None:
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=table, Item=item)
+
+
+def payable_item(reward: SeededReward) -> dict:
+    payable_at = reward.timestamp_ms if reward.payable_at_ms is None else reward.payable_at_ms
+    return _referral(reward) | {
+        c.STATUS: {"S": c.STATUS_PAYABLE},
+        c.QUALIFIED_AT: {"N": str(reward.timestamp_ms)},
+        c.PAYABLE_KEY: {"S": c.PAYABLE_KEY_VALUE},
+        c.PAYABLE_AT: {"N": str(payable_at)},
+    }
+
+
+def unpaid_item(status: str, reward: SeededReward) -> dict:
+    """A reward no payout may pay, keyed as the lifecycle keys it (only the review queue's key)."""
+    item = _referral(reward) | {c.STATUS: {"S": status}}
+    if status == c.STATUS_FLAGGED:
+        item[c.FLAGGED_KEY] = {"S": c.FLAGGED_KEY_VALUE}
+        item[c.REVIEW_SIGNALS] = {"SS": ["email_of_referrer"]}
+    if status == c.STATUS_REVERSED:
+        item |= {c.REVERSED_AT: {"N": str(reward.timestamp_ms + 1)}, c.REVERSAL_REASON: {"S": "refund"}}
+    return item
+
+
+def clawback_item(clawback: SeededClawback) -> dict:
+    item = {
+        c.USER_ID: {"S": clawback.user_id},
+        c.REFERRAL_TIMESTAMP: {"N": str(clawback.timestamp_ms)},
+        c.REFERRER_ID: {"S": clawback.referrer_id},
+        c.REWARD_AMOUNT: {"N": str(clawback.amount)},
+        c.STATUS: {"S": c.CLAWBACK_OPEN},
+        c.OPEN_CLAWBACK_KEY: {"S": c.OPEN_CLAWBACK_KEY_VALUE},
+        c.CLAWBACK_AT: {"N": str(clawback.clawback_at_ms)},
+    }
+    if clawback.user_id.endswith(c.CLAWBACK_SUFFIX):
+        item |= {c.REVERSAL_REASON: {"S": "chargeback"}, c.REVERSED_BY: {"S": "arn:aws:iam::123456789012:user/ops"}}
+    else:
+        item[c.CARRIED_BY_PAYOUT] = {"S": "payout-2026-09"}
+    return item
 
 
 def _profile(user_id: str) -> dict:
@@ -224,16 +310,35 @@ def all_items(table: str) -> list[dict]:
 
 
 def referral_state(items: list[dict]) -> dict[tuple[str, int], dict]:
-    """Referral items by key: status, payout id, and whether the pending key is still there."""
+    """Referral items by key: status, payout id, and whether a payout index's key (pending or
+    payable) is still there. Ledger items are left out: ledger_state has them."""
     return {
         (item[c.USER_ID]["S"], int(item[c.REFERRAL_TIMESTAMP]["N"])): {
             "status": item[c.STATUS]["S"],
             "payout_id": item.get(c.PAYOUT_ID, {}).get("S"),
-            "pending_key": c.PENDING_KEY in item,
+            "pending_key": c.PENDING_KEY in item or c.PAYABLE_KEY in item,
         }
         for item in items
-        if int(item[c.REFERRAL_TIMESTAMP]["N"]) != c.PROFILE_TIMESTAMP
+        if int(item[c.REFERRAL_TIMESTAMP]["N"]) != c.PROFILE_TIMESTAMP and not _is_ledger(item)
     }
+
+
+def ledger_state(items: list[dict]) -> dict[tuple[str, int], dict]:
+    """Clawback and carry items by key: status, amount owed, payout id, and the open-index key."""
+    return {
+        (item[c.USER_ID]["S"], int(item[c.REFERRAL_TIMESTAMP]["N"])): {
+            "status": item[c.STATUS]["S"],
+            "amount": Decimal(item[c.REWARD_AMOUNT]["N"]),
+            "payout_id": item.get(c.PAYOUT_ID, {}).get("S"),
+            "open_key": c.OPEN_CLAWBACK_KEY in item,
+        }
+        for item in items
+        if _is_ledger(item)
+    }
+
+
+def _is_ledger(item: dict) -> bool:
+    return item[c.USER_ID]["S"].endswith((c.CLAWBACK_SUFFIX, c.CARRY_SUFFIX))
 
 
 def paid_totals(items: list[dict]) -> dict[str, tuple[Decimal, list[str]]]:

@@ -67,6 +67,7 @@ def test_a_completed_payout_is_one_payout_completed_message_and_its_claims_are_n
     assert message.text == (
         '{"type":"payout.completed","payoutId":"payout-2025-06","payoutMonth":"2025-06","totalReferrers":2,'
         f'"totalAmount":30.00,"reportLocation":"s3://{aws.bucket}/payouts/2025-06/payout-report.csv",'
+        '"grossAmount":30.00,"clawedBackAmount":0.00,"carriedForwardAmount":0.00,"clawbacksSettled":0,'
         '"eventId":"payout.completed:payout-2025-06"}'
     )
     assert (message.event_type, message.attribute_type) == ("payout.completed", "String")

@@ -66,6 +66,8 @@ def test_a_completed_run_record_is_one_payout_completed_message() -> None:
     assert exact_json.dumps(message.body) == (
         '{"type":"payout.completed","payoutId":"payout-2026-11","payoutMonth":"2026-11","totalReferrers":2,'
         '"totalAmount":35.40,"reportLocation":"s3://reports/payouts/2026-11/payout-report.csv",'
+        # A summary stored before the lifecycle netted nothing: gross is what was paid.
+        '"grossAmount":35.40,"clawedBackAmount":0.00,"carriedForwardAmount":0.00,"clawbacksSettled":0,'
         '"eventId":"payout.completed:payout-2026-11"}'
     )
 

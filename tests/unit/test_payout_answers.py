@@ -36,6 +36,10 @@ def test_a_completed_run_answers_with_its_stored_summary() -> None:
         "totalAmount": "35.40",
         "reportLocation": "s3://r/payouts/2026-11/x.csv",
         "rewardsPaid": 4,
+        "grossAmount": "35.40",
+        "clawedBackAmount": "0.00",
+        "carriedForwardAmount": "0.00",
+        "clawbacksSettled": 0,
         "payoutId": "payout-2026-11",
         "payoutMonth": "2026-11",
         "status": "already_completed",
@@ -54,9 +58,13 @@ def test_a_completed_payout_answers_with_what_it_paid_and_where_the_report_is() 
         "totalAmount": "140.00",
         "reportLocation": "s3://reports/payouts/2026-11/payout-report.csv",
         "rewardsPaid": 8,
+        "grossAmount": "140.00",
+        "clawedBackAmount": "0.00",
+        "carriedForwardAmount": "0.00",
+        "clawbacksSettled": 0,
         "payoutId": "payout-2026-11",
         "payoutMonth": "2026-11",
         "status": "completed",
     }
     assert payouts.completed is not None
-    assert payouts.report.startswith(b"Referrer ID,Total Amount,Referral Count,Payment Status\r\n")
+    assert payouts.report.startswith(b"Referrer ID,Total Amount,Referral Count,Payment Status,")

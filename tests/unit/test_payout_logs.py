@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from referrals.payout_run import Reward, run_payout
+from referrals.payout_run import LedgerItem, Reward, run_payout
 from tests.unit.test_payout_run import REQUEST, MemoryStore, invocation
 
 
 class ResumedStore(MemoryStore):
     """Two rewards (of referrers 0 and 1) were claimed by an earlier invocation of the payout."""
 
-    def claimed_rewards(self, payout_id: str) -> Iterator[Reward]:
+    def claimed_items(self, payout_id: str) -> Iterator[Reward | LedgerItem]:
         return iter([self._reward(900_000), self._reward(900_001)])
 
 

@@ -15,6 +15,7 @@ from referrals.payout_run import (
     HeldElsewhere,
     Invocation,
     Lease,
+    LedgerItem,
     PayoutIncomplete,
     PayoutLeaseHeld,
     Reward,
@@ -28,10 +29,13 @@ NOW = 1_796_097_700
 
 
 class MemoryStore:
-    """Serves pending rewards lazily, page by page, and records what the use case asks for."""
+    """Serves payable rewards lazily, page by page, and records what the use case asks for."""
 
     def __init__(self, rewards: int = 0, referrers: int = 1, page_size: int = 10_000) -> None:
         self.rewards, self.referrers, self.page_size = rewards, referrers, page_size
+        self.open_clawbacks: list[LedgerItem] = []
+        self.settle_sizes: list[int] = []
+        self.credited: list[ReferrerTotal] = []
         self.acquired: Acquired | AlreadyCompleted | HeldElsewhere = Acquired(REQUEST.cutoff_ms)
         self.leases: list[Lease] = []
         self.claim_sizes: list[int] = []
@@ -56,12 +60,22 @@ class MemoryStore:
     def complete_run(self, summary: PayoutSummary, owner: str, now: int) -> None:
         self.completed = summary
 
-    def claimed_rewards(self, payout_id: str) -> Iterator[Reward]:
+    def claimed_items(self, payout_id: str) -> Iterator[Reward | LedgerItem]:
         return iter(())
 
-    def pending_pages(self, cutoff_ms: int) -> Iterator[list[Reward]]:
+    def payable_pages(self, cutoff_ms: int) -> Iterator[list[Reward]]:
         for start in range(0, self.rewards, self.page_size):
             yield [self._reward(index) for index in range(start, min(start + self.page_size, self.rewards))]
+
+    def pending_pages(self, cutoff_ms: int) -> Iterator[list[Reward]]:
+        return iter(())  # no item from before the lifecycle
+
+    def open_clawback_pages(self, cutoff_ms: int) -> Iterator[list[LedgerItem]]:
+        yield list(self.open_clawbacks)
+
+    def settle(self, items: Sequence[LedgerItem], payout_id: str, settled_at_ms: int) -> Sequence[LedgerItem]:
+        self.settle_sizes.append(len(items))
+        return items
 
     def claim(self, rewards: Sequence[Reward], payout_id: str, paid_at_ms: int) -> Sequence[Reward]:
         if self.fail_on_claim:
@@ -69,8 +83,9 @@ class MemoryStore:
         self.claim_sizes.append(len(rewards))
         return rewards
 
-    def credit_referrers(self, totals: Sequence[ReferrerTotal], payout_id: str) -> int:
+    def credit_referrers(self, totals: Sequence[ReferrerTotal], payout_id: str, cutoff_ms: int) -> int:
         self.credit_sizes.append(len(totals))
+        self.credited += totals
         return len(totals)
 
     def put_report(self, key: str, body: bytes) -> str:

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from referrals.clawback_netting import Clawback
 from referrals.payout_report import render_report
-from referrals.payout_totals import PayoutTotals, ReferrerTotal, payable_amount
+from referrals.payout_totals import PayoutTotals, ReferrerTotal, amounts_of, payable_amount
 
 
 def test_groups_rewards_per_referrer_with_exact_decimal_totals() -> None:
@@ -68,3 +69,62 @@ def test_the_report_adds_up_to_exactly_the_rewards_it_was_given(given_rewards: l
     parsed = list(csv.reader(io.StringIO(render_report(rows).decode("utf-8"), newline="")))
     assert sum((Decimal(row[1]) for row in parsed[1:]), Decimal(0)) == expected
     assert [row[0] for row in parsed[1:]] == [row.referrer_id for row in rows]
+
+
+def owed(key: str, amount: str) -> Clawback:
+    return Clawback(key, Decimal(amount))
+
+
+def test_the_open_clawbacks_a_total_reaches_oldest_first_and_no_further() -> None:
+    totals = PayoutTotals()
+    totals.add("a", Decimal("25.00"))
+    reached = totals.reached("a", [owed("old", "10.00"), owed("mid", "20.00"), owed("new", "5.00")])
+    assert reached == [owed("old", "10.00"), owed("mid", "20.00")]  # mid in part; new not reached
+
+
+def test_clawbacks_already_settled_come_first_and_are_not_claimed_again() -> None:
+    totals = PayoutTotals()
+    totals.add("a", Decimal("25.00"))
+    totals.add_settled("a", owed("claimed-before", "20.00"))
+    # The open index still lists the settled one (lagging): it is left out, not netted twice.
+    reached = totals.reached("a", [owed("claimed-before", "20.00"), owed("x", "4.00"), owed("y", "3.00")])
+    assert reached == [owed("x", "4.00"), owed("y", "3.00")]
+
+
+def test_a_total_of_nothing_reaches_no_clawback() -> None:
+    totals = PayoutTotals()
+    totals.add("a", Decimal("0.00"))
+    assert totals.reached("a", [owed("c", "1.00")]) == []
+
+
+def test_a_row_nets_only_the_settled_clawbacks_whatever_their_order() -> None:
+    forward, backward = PayoutTotals(), PayoutTotals()
+    for totals, keys in ((forward, ["k1", "k2", "k3"]), (backward, ["k3", "k2", "k1"])):
+        totals.add("a", Decimal("30.00"))
+        totals.add("b", Decimal("5.00"))
+        for key, amount in zip(keys, ["12.00", "15.00", "9.99"], strict=True):
+            totals.add_settled("a", owed(key, amount))
+    assert forward.rows() == backward.rows()
+    [a, b] = forward.rows()
+    assert a == ReferrerTotal("a", Decimal("0.00"), 1, Decimal("30.00"), Decimal("6.99"))
+    assert (a.gross, a.is_netted, b.is_netted) == (Decimal("30.00"), True, False)
+    assert b == ReferrerTotal("b", Decimal("5.00"), 1)
+    assert forward.clawbacks_settled == 3
+    assert amounts_of(forward.rows()) == (Decimal("5.00"), Decimal("30.00"), Decimal("6.99"))
+
+
+@given(st.lists(cents, max_size=5), st.lists(cents.filter(lambda amount: amount > 0), max_size=6))
+def test_paid_and_clawed_back_add_up_to_the_gross_and_the_rest_is_carried(earned: list, owed_amounts: list) -> None:
+    totals = PayoutTotals()
+    for amount in [Decimal("0.00"), *earned]:
+        totals.add("a", amount)
+    open_clawbacks = [owed(f"c{n}", str(amount)) for n, amount in enumerate(owed_amounts)]
+    for clawback in totals.reached("a", open_clawbacks):
+        totals.add_settled("a", clawback)
+    [row] = totals.rows()
+    gross, owed_in_all = sum(earned, Decimal(0)), sum(owed_amounts, Decimal(0))
+    assert row.amount == max(gross - owed_in_all, Decimal(0))
+    assert row.amount + row.clawed_back == gross
+    assert row.clawed_back == min(gross, owed_in_all)
+    settled = sum((c.amount for c in open_clawbacks[: totals.clawbacks_settled]), Decimal(0))
+    assert row.carried_forward == settled - row.clawed_back
