@@ -41,7 +41,8 @@ LIFECYCLE_ROWS = (
     ("clawbacks open", "openClawbackAmount"),
 )
 REWARD_AMOUNTS = ("rewardAmount",)
-SUMMARY_AMOUNTS = ("totalAmount",)
+# The payout summary's amounts: what is paid, then the clawback netting's (payouts since issue 16).
+SUMMARY_AMOUNTS = ("totalAmount", "grossAmount", "clawedBackAmount", "carriedForwardAmount")
 
 
 def console() -> Console:
@@ -330,6 +331,16 @@ def _summary_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("rewards paid", str(summary.get("rewardsPaid"))),
         ("referrers", str(summary.get("totalReferrers"))),
         ("total amount", money(summary.get("totalAmount", 0))),
+        *(
+            (label, money(summary[name]))
+            for label, name in (
+                ("gross amount", "grossAmount"),
+                ("clawed back", "clawedBackAmount"),
+                ("carried forward", "carriedForwardAmount"),
+            )
+            if name in summary
+        ),
+        *((("clawbacks settled", str(summary["clawbacksSettled"])),) if "clawbacksSettled" in summary else ()),
         ("report", str(summary.get("reportLocation"))),
     ]
 
@@ -387,7 +398,7 @@ def render_report(out: Console, report: Report) -> None:
     header, *rows = report.rows()
     table = Table(title="Payout report", title_justify="left")
     for name in header:
-        numeric = name in ("Total Amount", "Referral Count")
+        numeric = name in ("Total Amount", "Referral Count", "Gross Amount", "Clawed Back", "Carried Forward")
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for row in rows:
         table.add_row(*row)

@@ -71,10 +71,14 @@ class RunRecord:
         )
 
 
+# The summary's amounts (the rest of its numbers are counts).
+SUMMARY_AMOUNTS = frozenset({"totalAmount", "grossAmount", "clawedBackAmount", "carriedForwardAmount"})
+
+
 def _summary(stored: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB gives every number back as a Decimal: the counts become ints, the amount stays exact."""
+    """DynamoDB gives every number back as a Decimal: the counts become ints, the amounts stay exact."""
     return {
-        name: int(value) if isinstance(value, Decimal) and name != "totalAmount" else value
+        name: int(value) if isinstance(value, Decimal) and name not in SUMMARY_AMOUNTS else value
         for name, value in stored.items()
     }
 
@@ -98,14 +102,16 @@ def latest_run(dynamodb: Any, table: str, months: list[str]) -> RunRecord | None
 
 
 def claimed_count(dynamodb: Any, referral_table: str, month: str) -> int:
-    """Rewards claimed so far by the month's payout (payout-index; eventually consistent)."""
+    """Rewards claimed so far by the month's payout (payout-index; eventually consistent). The
+    clawbacks it settled are on that index too; their keys hold a '#', which no user id does."""
     count, start = 0, None
     while True:
         page = dynamodb.query(
             TableName=referral_table,
             IndexName=PAYOUT_INDEX,
             KeyConditionExpression="payout_id = :payout",
-            ExpressionAttributeValues={":payout": {"S": payout_id(month)}},
+            FilterExpression="NOT contains(user_id, :ledger)",
+            ExpressionAttributeValues={":payout": {"S": payout_id(month)}, ":ledger": {"S": "#"}},
             Select="COUNT",
             **({"ExclusiveStartKey": start} if start else {}),
         )

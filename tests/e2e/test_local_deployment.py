@@ -328,6 +328,11 @@ def test_the_scheduled_payout_pays_every_reward_once(flow: FlowResult, deploymen
         "totalAmount": f"{sum(map(expected_total, REFERRALS)):.2f}",
         "rewardsPaid": sum(REFERRALS.values()),
         "reportLocation": f"s3://{deployment.outputs['s3-bucket']}/{key}",
+        # Nothing was clawed back in the flow: the gross is what is paid.
+        "grossAmount": f"{sum(map(expected_total, REFERRALS)):.2f}",
+        "clawedBackAmount": "0.00",
+        "carriedForwardAmount": "0.00",
+        "clawbacksSettled": 0,
     }
     assert flow.payout.repeat["status"] == "already_completed"
     assert flow.payout.repeat["rewardsPaid"] == flow.payout.answer["rewardsPaid"]
@@ -336,8 +341,15 @@ def test_the_scheduled_payout_pays_every_reward_once(flow: FlowResult, deploymen
 
 def test_report_has_one_row_per_referrer(flow: FlowResult) -> None:
     assert flow.payout.report_rows() == [
-        ["Referrer ID", "Total Amount", "Referral Count", "Payment Status"],
-        *[[code, f"{expected_total(code):.2f}", str(count), "paid"] for code, count in sorted(REFERRALS.items())],
+        # The seed's four columns first, then the netting's.
+        [
+            *("Referrer ID", "Total Amount", "Referral Count", "Payment Status"),
+            *("Gross Amount", "Clawed Back", "Carried Forward"),
+        ],
+        *[
+            [code, f"{expected_total(code):.2f}", str(count), "paid", f"{expected_total(code):.2f}", "0.00", "0.00"]
+            for code, count in sorted(REFERRALS.items())
+        ],
     ]
     assert flow.payout.report.endswith("\r\n")
 
@@ -410,6 +422,10 @@ def test_each_referral_and_the_payout_reached_the_topics_subscriber_once(
             "totalReferrers": len(REFERRALS),
             "totalAmount": Decimal(answer["totalAmount"]),
             "reportLocation": answer["reportLocation"],
+            "grossAmount": Decimal(answer["totalAmount"]),
+            "clawedBackAmount": Decimal("0.00"),
+            "carriedForwardAmount": Decimal("0.00"),
+            "clawbacksSettled": 0,
             "eventId": f"payout.completed:{answer['payoutId']}",
         }
     ]

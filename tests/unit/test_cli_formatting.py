@@ -241,3 +241,26 @@ def test_without_the_lifecycle_amounts_the_referrer_shows_the_three_of_before() 
     text = rendered(formatting.render_referrer, stats, [])
     assert "waiting" not in text
     assert "clawbacks" not in text
+
+
+def test_a_netted_run_keeps_every_amount_exact_and_shows_the_netting() -> None:
+    """A payout since the lifecycle stores its netting: amounts stay exact, clawbacksSettled a count."""
+    netting = {"grossAmount": {"N": "40.4"}, "clawedBackAmount": {"N": "4"}, "carriedForwardAmount": {"N": "0.5"}}
+    item = {
+        "idempotency_key": {"S": "payout-2026-12"},
+        "status": {"S": "completed"},
+        "summary": {"M": {"totalAmount": {"N": "36.4"}, "clawbacksSettled": {"N": "2"}, **netting}},
+    }
+    record = RunRecord.from_item(item)
+
+    assert formatting.run_record_json(record)["summary"] == {
+        "totalAmount": "36.40",
+        "grossAmount": "40.40",
+        "clawedBackAmount": "4.00",
+        "carriedForwardAmount": "0.50",
+        "clawbacksSettled": 2,
+    }
+    text = rendered(formatting.render_run_record, record, "Payout run", None)
+    netting_lines = ("gross amount       40.40", "clawed back        4.00", "carried forward    0.50")
+    for line in (*netting_lines, "clawbacks settled  2"):
+        assert line in text
