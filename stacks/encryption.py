@@ -42,7 +42,7 @@ class EmailKeyHmacKey(Construct):
         super().__init__(scope, id_)
         self.key = KmsKey(
             self,
-            "key",
+            "review-email-key",  # the logical name tests/stack/test_least_privilege.py knows it by
             description=f"Referral management ({config.environment_suffix}): HMAC key of the review e-mail keys",
             customer_master_key_spec="HMAC_256",
             key_usage="GENERATE_VERIFY_MAC",

@@ -39,15 +39,6 @@ USED_BY_AWS_NOT_BY_OUR_CODE = {
     },
     ("dynamodb:ListStreams", "*"): "Lambda's event source mapping looks up the streams with the relay's role",
 }
-# Granted per docs/lifecycle-design.md for calls that code of issue 16 on other branches makes (the
-# signup's e-mail keys, the payout's payable rewards, clawbacks and carries). Each row stops being
-# needed once that code is here: the test then fails on the row, so none outlives its reason.
-GRANTED_AHEAD_OF_THE_CODE = {
-    ("reward-calculator", "kms:GenerateMac", "key"): "the e-mail keys' secret, once per cold start",
-    ("payout-processor", "dynamodb:Query", "referral-table/index/payable-rewards-index"): "payable rewards",
-    ("payout-processor", "dynamodb:Query", "referral-table/index/open-clawbacks-index"): "clawbacks to net",
-    ("payout-processor", "dynamodb:PutItem", "referral-table"): "the carry, in the referrer's credit transaction",
-}
 # Resources that AWS offers no resource-level permission for.
 NO_RESOURCE_LEVEL_PERMISSION = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
 REPORT: list[str] = []  # printed at the end of the session (tests/stack/conftest.py)
@@ -81,23 +72,17 @@ def test_policy_grants_exactly_what_the_handler_calls(synth: Synth, function: st
     REPORT.extend(f"  {action:30} {resource}" for action, resource in sorted(called))
     REPORT.append(f"{function}: granted by the stack ({len(grants)})")
     for action, resource in sorted(grants):
-        reason = USED_BY_AWS_NOT_BY_OUR_CODE.get((action, resource)) or GRANTED_AHEAD_OF_THE_CODE.get(
-            (function, action, resource)
-        )
+        reason = USED_BY_AWS_NOT_BY_OUR_CODE.get((action, resource))
         REPORT.append(f"  {action:30} {resource}" + (f"  <- not called: {reason}" if reason else ""))
 
     not_granted = {call for call in called if not any(_allows(g, call) for g in grants)}
     assert not not_granted, f"called but not granted: {sorted(not_granted)}"
-    ahead = {(action, resource) for f, action, resource in GRANTED_AHEAD_OF_THE_CODE if f == function}
-    arrived = {g for g in ahead if any(_allows(g, call) for call in called)}
-    assert not arrived, f"now called: remove from GRANTED_AHEAD_OF_THE_CODE: {sorted(arrived)}"
     never_called = {
         g
-        for g in grants - ahead
+        for g in grants
         if g not in USED_BY_AWS_NOT_BY_OUR_CODE and not any(_allows(g, call) for call in called)
     }
     assert not never_called, f"granted but never called: {sorted(never_called)}"
-    assert ahead <= grants, f"granted ahead of the code, but not granted: {sorted(ahead - grants)}"
     for action, resource in grants:
         assert resource != "*" or action in NO_RESOURCE_LEVEL_PERMISSION, f"{action} on *"
         assert "unknown:" not in resource
