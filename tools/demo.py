@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext, redirect_stdout
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -458,13 +459,18 @@ def local_deployed_code(deployment: LocalDeployment, handler_log: TextIO | None 
 
     def routed(method: str, url: str, body: str | None, caller_arn: str | None = None) -> ApiAnswer:
         routes = deployed_routes(deployment, api_id)
-        with ExitStack() as running, handler_logs():
-            handlers = {
-                name: running.enter_context(running_function(deployed_function(deployment, name), deployment.endpoint))
-                for name in {route.function_name for route in routes}
-            }
-            api = LocalApi(api_id, stage, routes, handlers)
-            answer = api.request(method, url.removeprefix(api_endpoint), body, caller_arn)
+
+        def run(function_name: str, event: dict[str, Any]) -> Any:
+            # Only the function behind the route, in its own environment: two functions' handlers
+            # at once would share one os.environ.
+            with running_function(deployed_function(deployment, function_name), deployment.endpoint) as handler:
+                return handler(event)
+
+        handlers = {name: partial(run, name) for name in {route.function_name for route in routes}}
+        with handler_logs():
+            answer = LocalApi(api_id, stage, routes, handlers).request(
+                method, url.removeprefix(api_endpoint), body, caller_arn
+            )
         return ApiAnswer(answer.status, answer.body)
 
     def get(url: str, headers: Mapping[str, str]) -> ApiAnswer:
