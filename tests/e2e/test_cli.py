@@ -132,6 +132,10 @@ def test_referrer_shows_the_apis_statistics_and_the_latest_referrals(cli: Cli, f
         "referralCode": "alice",
         "referralCount": REFERRALS["alice"],
         **{name: f"{after[name]:.2f}" for name in ("totalRewards", "pendingAmount", "paidAmount")},
+        # The lifecycle's amounts: everything the flow earned was paid.
+        **dict.fromkeys(
+            ("waitingAmount", "flaggedAmount", "payableAmount", "reversedAmount", "openClawbackAmount"), "0.00"
+        ),
     }
     assert [r["userId"] for r in recent] == [friend_of("alice", n) for n in (12, 11, 10)]
     assert {(r["status"], r["payoutId"], r["rewardAmount"]) for r in recent} == {
