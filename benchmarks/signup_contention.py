@@ -116,19 +116,21 @@ def run_trial(workload: Workload, timing: Timing, tiers: Tiers) -> ModelTrial:
     rng = random.Random(seed)  # noqa: S311 - a repeatable trial, not cryptography
     arrivals = sorted(rng.uniform(0, workload.spread_s) for _ in range(workload.signups))
     random.seed(seed)  # the jitter the signup queue draws
-    with emulated_aws() as aws, item_level_rollback(), _simulated(timing, aws.referral_table) as (clock, model):
-        store = DynamoReferralStore(aws.referral_table, pause=clock.sleep)
-        signups = Signups(store, tiers, now=lambda: EPOCH + timedelta(seconds=clock.now), pause=clock.sleep)
-        store.create_profile(REFERRER, None, None)
-        model.calls.clear()
+    with emulated_aws() as aws, item_level_rollback():
+        # The referrer enrols before the model is installed: its calls draw none of the trial's
+        # call times, so a trial does not depend on how an enrolment is written.
+        DynamoReferralStore(aws.referral_table).create_profile(REFERRER, None, None)
+        with _simulated(timing, aws.referral_table) as (clock, model):
+            store = DynamoReferralStore(aws.referral_table, pause=clock.sleep)
+            signups = Signups(store, tiers, now=lambda: EPOCH + timedelta(seconds=clock.now), pause=clock.sleep)
 
-        def sign_up(user_id: str) -> tuple[object, float]:
-            arrived = clock.now
-            outcome = signups.sign_up(SignupRequest(user_id, REFERRER, None))
-            return outcome, (clock.now - arrived) * 1000
+            def sign_up(user_id: str) -> tuple[object, float]:
+                arrived = clock.now
+                outcome = signups.sign_up(SignupRequest(user_id, REFERRER, None))
+                return outcome, (clock.now - arrived) * 1000
 
-        answers = clock.run([(at, functools.partial(sign_up, f"user-{n}")) for n, at in enumerate(arrivals)])
-        check_exact(aws.referral_table, [outcome for outcome, _ in answers], tiers)
+            answers = clock.run([(at, functools.partial(sign_up, f"user-{n}")) for n, at in enumerate(arrivals)])
+            check_exact(aws.referral_table, [outcome for outcome, _ in answers], tiers)
     return ModelTrial(
         signups=workload.signups,
         succeeded=sum(isinstance(outcome, Rewarded) for outcome, _ in answers),
