@@ -203,6 +203,8 @@ def test_a_commit_cancelled_by_a_transaction_in_flight_is_retried_an_eighth_of_a
         assert sign_up("bob", "ref") == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1})
     assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:TransactWriteItems"]
     assert clock.pauses == [pytest.approx(0.004)]  # 32 ms / 8, on the same count
+    # The commit itself was quick: the slot grows only to a commit longer than it.
+    assert queue_of(aws, "ref")["slot_ms"] == 32  # type: ignore[index]
 
 
 def test_a_refusal_for_a_state_no_signup_creates_is_an_error_not_a_retry(aws: FakeAws, clock: SteppedClock) -> None:
