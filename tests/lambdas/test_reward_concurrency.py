@@ -18,7 +18,7 @@ from referrals.referral_store import PLANNED_COUNT, QUEUE_SUFFIX, TICKET_ATTEMPT
 from referrals.signup import MAX_ATTEMPTS, Signups
 from referrals.signup_queue import SLOT_MS, TICKET_MS
 from reward_calculator import handler as reward
-from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.aws_calls import recorded_calls, updates_always_in_flight
 from tests.lambdas.fake_aws import FakeAws
 from tests.lambdas.relay_api import Relay
 from tests.lambdas.reward_api import (
@@ -195,18 +195,8 @@ def test_a_ticket_refused_on_every_attempt_answers_503_and_writes_nothing(
     sign_up("ref")
     before = all_items(aws)
 
-    def always_in_flight(model: Any, **_: Any) -> None:
-        if model.name == "UpdateItem":
-            raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "in flight"}}, "UpdateItem")
-
-    dynamodb = aws_clients.client("dynamodb")
-    # Registered after the call log's hook on the same event, so every refused call is logged.
-    with recorded_calls() as log:
-        dynamodb.meta.events.register("before-call", always_in_flight, unique_id="busy")
-        try:
-            response = reward.handler(signup_event({"userId": "bob", "referralCode": "ref"}), LambdaContext())
-        finally:
-            dynamodb.meta.events.unregister("before-call", unique_id="busy")
+    with recorded_calls() as log, updates_always_in_flight():
+        response = reward.handler(signup_event({"userId": "bob", "referralCode": "ref"}), LambdaContext())
 
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "1"

@@ -31,7 +31,7 @@ from referrals.referral_store import (
 from referrals.signup import Referral, Signups
 from referrals.signup_queue import Anchor, Earlier, Ticket
 from reward_calculator import handler as reward
-from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.aws_calls import recorded_calls, updates_always_in_flight
 from tests.lambdas.fake_aws import FakeAws
 from tests.lambdas.reward_api import LambdaContext, all_items, item, referral_items, referral_of, sign_up, signup_event
 from tests.lambdas.test_reward_concurrency import SteppedClock
@@ -148,17 +148,8 @@ def test_a_ticket_call_refused_in_flight_is_tried_4_times_with_jitter_doubling_f
 
     monkeypatch.setattr(random, "uniform", upper_bound)
 
-    def always_in_flight(model: Any, **_: Any) -> None:
-        if model.name == "UpdateItem":
-            raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "in flight"}}, "UpdateItem")
-
-    dynamodb = aws_clients.client("dynamodb")
-    with recorded_calls() as log:
-        dynamodb.meta.events.register("before-call", always_in_flight, unique_id="busy")
-        try:
-            response = reward.handler(signup_event({"userId": "bob", "referralCode": "ref"}), LambdaContext())
-        finally:
-            dynamodb.meta.events.unregister("before-call", unique_id="busy")
+    with recorded_calls() as log, updates_always_in_flight():
+        response = reward.handler(signup_event({"userId": "bob", "referralCode": "ref"}), LambdaContext())
     assert response["statusCode"] == 503
     assert log.calls == ["dynamodb:UpdateItem"] * 4
     assert bounds == [(0, 0.01), (0, 0.02), (0, 0.04)]
