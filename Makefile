@@ -85,7 +85,7 @@ bench: setup ## Measure synth time, cold start, AWS calls, items read and the te
 bench-quick: setup ## The benchmark at small sizes, without the test suite (CI runs it so it cannot rot; no timing is asserted)
 	$(PY) -m benchmarks --quick
 
-mutation: setup ## Mutation testing of the domain modules (mutmut, one worker, about 10-12 min; not in CI): score and survivors per module
+mutation: setup ## Mutation testing of the domain modules (mutmut, one worker, about 24 min; not in CI): score and survivors per module
 	$(PY) -m tools.mutation
 
 snapshot: setup ## Accept an intended infrastructure change into the synth snapshot

@@ -9,9 +9,10 @@ equivalent (each with its reason). Per module this:
 1. stages a copy of the Lambda code with lambdas/ as its root (build/mutation/<module>/), because
    mutmut names a mutant after its file's path and the tests import `referrals.tiers`, not
    `lambdas.referrals.tiers`;
-2. runs `mutmut run --max-children 1` on that module's functions with that module's tests; mutmut
-   records which test reaches which function and runs only those tests against each mutant,
-   fastest first (log-only mutants are counted but not run);
+2. runs `mutmut run --max-children 1` on that module's functions (all of them, none with
+   `functions = false`, or those listed in `functions`) with that module's tests; mutmut records
+   which test reaches which function and runs only those tests against each mutant, fastest
+   first (log-only mutants are counted but not run);
 3. adds the mutants mutmut 3 does not make (it mutates function bodies only): each module-level
    number constant plus one, and, where `conditions = true`, the DynamoDB condition expressions
    (AND <-> OR, = <-> <>, < <-> <=, > <-> >=, attribute_exists <-> attribute_not_exists, NOT
@@ -198,17 +199,34 @@ def stage(module: str, spec: dict) -> Path:
 # mutmut's mutants ---------------------------------------------------------------------------------
 
 
-def run_mutmut(module: str, directory: Path, settings: Settings, timeout: int) -> list[Mutant]:
-    """mutmut's mutants of the module's functions, every one run except the log-only ones."""
+def run_mutmut(
+    module: str, directory: Path, settings: Settings, timeout: int, only: frozenset[str] | None = None
+) -> list[Mutant]:
+    """mutmut's mutants of the module's functions (or of the functions in `only`, as the report
+    names them), every one run except the log-only ones."""
     # First pass: generates every mutant, records which test reaches which function, and runs the
     # first mutant of each function. Log-only mutants are then counted, not run: they do not
     # count for the score, and each survivor costs a run of every test that reaches it.
-    _mutmut(module, directory, ["*__mutmut_1"], timeout)
-    mutants = mutmut_mutants(module, directory, settings)
+    first = ["*__mutmut_1"] if only is None else [f"{PACKAGE}.{module}.{mangled(f)}__mutmut_1" for f in sorted(only)]
+    _mutmut(module, directory, first, timeout)
+    mutants = _selected(mutmut_mutants(module, directory, settings), only)
+    unknown = sorted(only - {m.function for m in mutants}) if only is not None else []
+    if unknown:
+        raise SystemExit(f"{CONFIG.name}: module {module} has no function {', '.join(unknown)} with mutants")
     to_run = [m.name for m in mutants if m.status == NOT_RUN and not m.log_only]
     if to_run:
         _mutmut(module, directory, to_run, timeout)
-    return mutmut_mutants(module, directory, settings)
+    return _selected(mutmut_mutants(module, directory, settings), only)
+
+
+def _selected(mutants: list[Mutant], only: frozenset[str] | None) -> list[Mutant]:
+    return mutants if only is None else [m for m in mutants if m.function in only]
+
+
+def mangled(function: str) -> str:
+    """mutmut's name for a function as the report names it: "Tiers.reward_for" -> "xǁTiersǁreward_for"."""
+    class_name, _, method = function.rpartition(".")
+    return f"xǁ{class_name}ǁ{method}" if class_name else f"x_{function}"
 
 
 def _mutmut(module: str, directory: Path, names: list[str], timeout: int) -> None:
@@ -255,11 +273,12 @@ def mutmut_mutants(module: str, directory: Path, settings: Settings) -> list[Mut
     return mutants
 
 
-def _display_name(mangled: str) -> str:
-    if mangled.startswith("xǁ"):
-        _, class_name, method = mangled.split("ǁ")
+def _display_name(name: str) -> str:
+    """The report's name for mutmut's name of a function (the inverse of mangled())."""
+    if name.startswith("xǁ"):
+        _, class_name, method = name.split("ǁ")
         return f"{class_name}.{method}"
-    return mangled.removeprefix("x_")
+    return name.removeprefix("x_")
 
 
 def _function_text(source: str, node: ast.FunctionDef) -> str:
@@ -372,6 +391,9 @@ def _line_offsets(source: str) -> list[int]:
 def run_extra(module: str, spec: dict, directory: Path) -> list[Mutant]:
     path = directory / PACKAGE / f"{module}.py"
     original = path.read_text(encoding="utf-8")
+    stats = directory / "mutants" / "mutmut-stats.json"
+    if stats.exists():  # mutmut ran the module's functions: fastest tests first here too (ORDER_BY_DURATION)
+        shutil.copy2(stats, directory / stats.name)
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", *spec["tests"]]
     started = time.monotonic()
     if subprocess.run(command, cwd=directory, capture_output=True, check=False).returncode != 0:  # noqa: S603
@@ -407,8 +429,10 @@ def run_module(module: str, spec: dict, settings: Settings) -> ModuleResult:
     started = time.monotonic()
     directory = stage(module, spec)
     mutants: list[Mutant] = []
-    if spec.get("functions", True):
-        mutants += run_mutmut(module, directory, settings, int(spec.get("timeout_seconds", 1800)))
+    functions = spec.get("functions", True)  # true: every function; false: none; or a list of them
+    if functions:
+        only = None if functions is True else frozenset(functions)
+        mutants += run_mutmut(module, directory, settings, int(spec.get("timeout_seconds", 1800)), only)
     mutants += run_extra(module, spec, directory)
     for mutant in mutants:
         mutant.equivalent = next(

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from referrals import aws_clients
 
 SERVICES = ("dynamodb", "kms", "s3", "sns")
@@ -165,3 +167,16 @@ def _called_from_lambda_code() -> bool:
             return True
         frame = frame.f_back  # type: ignore[assignment]  # None ends the walk
     return False
+
+
+@contextmanager
+def updates_always_in_flight() -> Iterator[None]:
+    """Every UpdateItem refused as DynamoDB refuses a write to an item a transaction holds
+    (moto never does). Enter it after recorded_calls, so the log still sees each refused call."""
+
+    def refuse(model: Any, **_: Any) -> None:
+        if model.name == "UpdateItem":
+            raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "in flight"}}, "UpdateItem")
+
+    with _hooked(refuse, unique_id="updates-always-in-flight"):
+        yield

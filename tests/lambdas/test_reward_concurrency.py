@@ -14,11 +14,11 @@ from botocore.exceptions import ClientError
 
 from referrals import aws_clients
 from referrals import contract as c
-from referrals.referral_store import PLANNED_COUNT, QUEUE_SUFFIX, REFEREE_EMAIL_KEY, REFERRER_COUNTER, TICKET_ATTEMPTS
+from referrals.referral_store import PLANNED_COUNT, QUEUE_SUFFIX, TICKET_ATTEMPTS
 from referrals.signup import MAX_ATTEMPTS, Signups
 from referrals.signup_queue import SLOT_MS, TICKET_MS
 from reward_calculator import handler as reward
-from tests.lambdas.aws_calls import recorded_calls
+from tests.lambdas.aws_calls import recorded_calls, updates_always_in_flight
 from tests.lambdas.fake_aws import FakeAws
 from tests.lambdas.relay_api import Relay
 from tests.lambdas.reward_api import (
@@ -188,34 +188,6 @@ def test_a_ticket_refused_while_a_commit_is_in_flight_is_taken_again(aws: FakeAw
     assert (_queue(aws, "ref")[c.SIGNUP_TICKETS], referrer[c.SERVED_TICKET], referrer[c.REFERRAL_COUNT]) == (1, 1, 1)
 
 
-def test_a_commit_cancelled_by_a_transaction_in_flight_is_retried_soon_on_the_same_count(
-    aws: FakeAws, pauses: list[float]
-) -> None:
-    """DynamoDB cancels a transaction that names an item another transaction holds (reason
-    TransactionConflict; moto never does, so it is injected): the holder started about a slot
-    before and ends within a few ms, so the commit is tried again an eighth of a slot later, on the
-    same count. This commit was quick, so the slot stays: it grows only to a commit that took
-    longer than it (tests/unit/test_signup_queue.py)."""
-    sign_up("ref")
-
-    def in_flight(message: str) -> Exception:
-        reasons = [{"Code": "None"}] * REFEREE_EMAIL_KEY  # the items before the key: bob has no e-mail
-        reasons[REFERRER_COUNTER] = {"Code": "TransactionConflict", "Message": message}
-        error = {"Error": {"Code": "TransactionCanceledException", "Message": message}, "CancellationReasons": reasons}
-        return ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
-
-    with recorded_calls(fail_at=2) as log:
-        log.fault = in_flight
-        assert sign_up("bob", "ref") == (200, {"message": "referral recorded", "rewardAmount": 10, "referralCount": 1})
-    assert log.calls == ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems", "dynamodb:TransactWriteItems"]
-    assert len(pauses) == 1
-    assert 0 < pauses[0] <= SLOT_MS / 8 / 1000
-    assert _queue(aws, "ref")["slot_ms"] == SLOT_MS
-    referrer = item(aws, "ref")
-    assert referrer is not None
-    assert (referrer[c.REFERRAL_COUNT], referrer[c.SERVED_TICKET]) == (1, 1)
-
-
 def test_a_ticket_refused_on_every_attempt_answers_503_and_writes_nothing(
     aws: FakeAws, relay: Relay, pauses: list[float], capsys: pytest.CaptureFixture
 ) -> None:
@@ -223,18 +195,8 @@ def test_a_ticket_refused_on_every_attempt_answers_503_and_writes_nothing(
     sign_up("ref")
     before = all_items(aws)
 
-    def always_in_flight(model: Any, **_: Any) -> None:
-        if model.name == "UpdateItem":
-            raise ClientError({"Error": {"Code": "TransactionConflictException", "Message": "in flight"}}, "UpdateItem")
-
-    dynamodb = aws_clients.client("dynamodb")
-    # Registered after the call log's hook on the same event, so every refused call is logged.
-    with recorded_calls() as log:
-        dynamodb.meta.events.register("before-call", always_in_flight, unique_id="busy")
-        try:
-            response = reward.handler(signup_event({"userId": "bob", "referralCode": "ref"}), LambdaContext())
-        finally:
-            dynamodb.meta.events.unregister("before-call", unique_id="busy")
+    with recorded_calls() as log, updates_always_in_flight():
+        response = reward.handler(signup_event({"userId": "bob", "referralCode": "ref"}), LambdaContext())
 
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "1"

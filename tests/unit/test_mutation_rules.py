@@ -3,7 +3,7 @@ which extra mutants are made, and that the config names test files that exist.""
 
 import ast
 
-from tools.mutation import CONFIG, _log_only, extra_mutants, load_settings
+from tools.mutation import CONFIG, _display_name, _log_only, extra_mutants, load_settings, mangled
 
 KEEP = frozenset({"ValidationError"})
 
@@ -80,3 +80,28 @@ def test_every_configured_module_and_test_file_exists() -> None:
     for equivalent in settings.equivalents:
         assert equivalent.module in settings.modules
         assert equivalent.reason.strip()
+
+
+def test_a_function_is_named_as_mutmut_names_it_and_back() -> None:
+    assert mangled("_cancellation") == "x__cancellation"
+    assert mangled("DynamoReferralStore.take_ticket") == "xǁDynamoReferralStoreǁtake_ticket"
+    for name in ("_cancellation", "schedule", "Turn.after_refusal"):
+        assert _display_name(mangled(name)) == name
+
+
+def test_every_function_a_module_lists_is_in_it() -> None:
+    root = CONFIG.parent.parent
+    for module, spec in load_settings(CONFIG).modules.items():
+        functions = spec.get("functions", True)
+        assert isinstance(functions, bool | list), module
+        if isinstance(functions, bool):
+            continue
+        tree = ast.parse((root / "lambdas" / "referrals" / f"{module}.py").read_text(encoding="utf-8"))
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)} | {
+            f"{node.name}.{method.name}"
+            for node in tree.body
+            if isinstance(node, ast.ClassDef)
+            for method in node.body
+            if isinstance(method, ast.FunctionDef)
+        }
+        assert functions and set(functions) <= defined, (module, sorted(set(functions) - defined))
