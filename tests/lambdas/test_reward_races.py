@@ -21,15 +21,17 @@ from botocore.exceptions import ClientError
 
 from referrals import aws_clients
 from referrals import contract as c
+from referrals.lifecycle_settings import LifecycleSettings
 from referrals.referral_store import (
     PLANNED_COUNT,
     QUEUE_SUFFIX,
+    REFEREE_EMAIL_KEY,
     REFERRER_COUNTER,
-    TRANSACTION_ITEMS,
     DynamoReferralStore,
 )
 from referrals.signup import Referral, Signups
 from referrals.signup_queue import Anchor, Earlier, Ticket
+from referrals.signup_reward import signup_reward
 from reward_calculator import handler as reward
 from tests.lambdas.aws_calls import recorded_calls, updates_always_in_flight
 from tests.lambdas.fake_aws import FakeAws
@@ -184,7 +186,7 @@ def test_a_commit_cancelled_by_a_transaction_in_flight_is_retried_an_eighth_of_a
     sign_up("ref")
 
     def in_flight(message: str) -> Exception:
-        reasons = [{"Code": "None"}] * TRANSACTION_ITEMS
+        reasons = [{"Code": "None"}] * REFEREE_EMAIL_KEY  # the items before the key: bob has no e-mail
         reasons[REFERRER_COUNTER] = {"Code": "TransactionConflict", "Message": message}
         error = {"Error": {"Code": "TransactionCanceledException", "Message": message}, "CancellationReasons": reasons}
         return ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
@@ -214,7 +216,8 @@ def test_a_refusal_for_a_state_no_signup_creates_is_an_error_not_a_retry(aws: Fa
 
 def commit_outside(store: DynamoReferralStore, user_id: str, count: int, ticket: int, sent_ms: int) -> None:
     """The commit of a signup holding `ticket` (its ticket was taken with store.take_ticket)."""
-    referral = Referral(user_id, "ref", sent_ms, None, "2026-12-01T00:00:00.000Z", Decimal(10), count + 1)
+    reward = signup_reward(LifecycleSettings(), sent_ms)
+    referral = Referral(user_id, "ref", sent_ms, None, "2026-12-01T00:00:00.000Z", Decimal(10), count + 1, reward)
     assert store.commit_referral(referral, expected_count=count, ticket=ticket, sent_at_ms=sent_ms).value == "committed"
 
 

@@ -14,6 +14,9 @@ from decimal import Decimal
 
 import pytest
 
+from referrals import contract as c
+from referrals.lifecycle_settings import LifecycleSettings
+from referrals.referrer_amounts import ReferrerAmounts, ReferrerItem
 from referrals.signup import (
     CommitOutcome,
     Profile,
@@ -24,6 +27,7 @@ from referrals.signup import (
     TooBusy,
 )
 from referrals.signup_queue import Anchor, Earlier, Ticket
+from referrals.signup_reward import signup_reward
 from referrals.tiers import parse_tiers
 from referrals.validation import SignupRequest
 from tests.unit.test_signup import NOW_MS, Clock, MemoryStore, Queue, refer
@@ -34,28 +38,28 @@ LONG_AGO = 10_000  # ms before now: a ticket that found the queue empty
 @dataclass
 class RecordingStore(MemoryStore):
     """The in-memory store, logging commit attempts among the queue writes, what enrolments
-    pass, and how long a ticket call takes; and with each referrer's own (pending, paid) sums."""
+    pass, and how long a ticket call takes; and with each referrer's own items for the stats."""
 
     ticket_ms: int = 0
     ticket: Ticket | None = None  # hand out this ticket instead of the queue's
     enrolments: list[tuple[str, str | None]] = field(default_factory=list)
-    totals: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    items: dict[str, list[ReferrerItem]] = field(default_factory=dict)
 
     def take_ticket(self, referrer_id: str, now_ms: int):  # type: ignore[no-untyped-def]
         self.clock.elapsed_ms += self.ticket_ms
         taken = super().take_ticket(referrer_id, now_ms)
         return taken if self.ticket is None else self.ticket
 
-    def create_profile(self, user_id: str, email: str | None) -> Profile | None:
+    def create_profile(self, user_id: str, email: str | None, email_key: str | None):  # type: ignore[no-untyped-def]
         self.enrolments.append((user_id, email))
-        return super().create_profile(user_id, email)
+        return super().create_profile(user_id, email, email_key)
 
     def commit_referral(self, referral: Referral, expected_count: int | None, ticket: int, sent_at_ms: int):  # type: ignore[no-untyped-def]
         self.writes.append(("commit", expected_count, sent_at_ms - NOW_MS))
         return super().commit_referral(referral, expected_count, ticket, sent_at_ms)
 
-    def referral_totals(self, referrer_id: str) -> tuple[Decimal, Decimal]:
-        return self.totals[referrer_id]
+    def referrer_items(self, referrer_id: str) -> list[ReferrerItem]:
+        return self.items[referrer_id]
 
 
 @pytest.fixture
@@ -84,7 +88,8 @@ def test_a_referral_is_the_request_at_its_moment_committed_once_and_marked_sent_
     signups: Signups, store: RecordingStore
 ) -> None:
     outcome = signups.sign_up(SignupRequest("u1", "ref", "u1@example.com"))
-    referral = Referral("u1", "ref", NOW_MS, "u1@example.com", "2026-11-03T12:30:45.123Z", Decimal(10), 1)
+    reward = signup_reward(LifecycleSettings(), NOW_MS)  # payable at signup, with no hold
+    referral = Referral("u1", "ref", NOW_MS, "u1@example.com", "2026-11-03T12:30:45.123Z", Decimal(10), 1, reward)
     assert outcome == Rewarded(referral, is_retry=False)
     assert store.referrals == {("u1", NOW_MS): referral}
     assert store.served["ref"] == (1, NOW_MS)  # its ticket, and when its commit was sent
@@ -96,10 +101,15 @@ def test_an_enrolment_hands_its_email_to_the_store(signups: Signups, store: Reco
 
 
 def test_stats_are_the_referrers_own_in_two_places(signups: Signups, store: RecordingStore) -> None:
-    store.totals = {"ref": (Decimal("12.5"), Decimal("7.5")), "other": (Decimal(1), Decimal(2))}
+    store.items = {
+        "ref": [ReferrerItem("a", c.STATUS_PENDING, Decimal("12.5")), ReferrerItem("b", c.STATUS_PAID, Decimal("7.5"))],
+        "other": [ReferrerItem("c", c.STATUS_PENDING, Decimal(1)), ReferrerItem("d", c.STATUS_PAID, Decimal(2))],
+    }
     stats = signups.stats("ref")
-    assert stats == ReferrerStats("ref", 0, Decimal("0.00"), Decimal("12.50"), Decimal("7.50"))  # no counter: 0
-    assert stats is not None and str(stats.paid_amount) == "7.50"
+    zero = Decimal("0.00")
+    amounts = ReferrerAmounts(zero, zero, Decimal("12.50"), Decimal("7.50"), zero, zero)
+    assert stats == ReferrerStats("ref", 0, zero, amounts)  # no counter: 0
+    assert stats is not None and str(stats.amounts.paid) == "7.50" and str(stats.amounts.pending) == "12.50"
 
 
 def test_by_default_the_clock_is_utc_and_a_pause_is_time_sleep(
