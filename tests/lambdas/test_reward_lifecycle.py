@@ -6,6 +6,7 @@ import importlib
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
@@ -20,7 +21,7 @@ from referrals.referral_store import EMAIL_KEY_SUFFIX, OWNER, QUEUE_SUFFIX
 from reward_calculator import handler as reward
 from tests.lambdas.aws_calls import recorded_calls
 from tests.lambdas.fake_aws import FakeAws
-from tests.lambdas.reward_api import all_items, captured_logs, item, referral_of, sign_up
+from tests.lambdas.reward_api import all_items, captured_logs, item, one_request_at_a_time, referral_of, sign_up
 
 RECORDED = {"message": "referral recorded"}
 TICKET_AND_COMMIT = ["dynamodb:UpdateItem", "dynamodb:TransactWriteItems"]
@@ -242,6 +243,31 @@ def test_another_users_address_in_any_variant_flags_email_of_other_user(aws: Fak
     assert referral_of(aws, owner)[c.STATUS] == c.STATUS_PAYABLE
     assert signals_of(aws, referee) == {"email_of_other_user"}
     assert list(email_keys(aws).values()).count(owner) == 1
+
+
+def test_signups_with_one_mailbox_at_once_claim_its_key_once_and_flag_the_others(
+    aws: FakeAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four referees with variants of one mailbox sign up on threads at once, for two referrers
+    (so two of the commits race outside any one signup queue): the key's condition lets exactly one
+    claim it; each other commit is cancelled and commits again, flagged as another user's address."""
+    one_request_at_a_time(monkeypatch)
+    sign_up("ref-a", email="ref-a@example.org")
+    sign_up("ref-b", email="ref-b@example.org")
+    variants = ["Mail.Box+1@gmail.com", "mailbox@googlemail.com", "MAILBOX+x@gmail.com", "m.a.i.l.b.o.x@gmail.com"]
+    twins = [(f"twin-{n}", "ref-a" if n % 2 else "ref-b", address) for n, address in enumerate(variants)]
+    with ThreadPoolExecutor(len(twins)) as pool:
+        answers = list(pool.map(lambda twin: sign_up(*twin), twins))
+
+    assert [status for status, _ in answers] == [200] * len(twins)
+    users = {user for user, _, _ in twins}
+    (owner,) = [user for user in email_keys(aws).values() if user in users]
+    assert referral_of(aws, owner)[c.STATUS] == c.STATUS_PAYABLE
+    for user in users - {owner}:
+        assert referral_of(aws, user)[c.STATUS] == c.STATUS_FLAGGED
+        assert signals_of(aws, user) == {"email_of_other_user"}
+    counts = [item(aws, code)[c.REFERRAL_COUNT] for code in ("ref-a", "ref-b")]  # type: ignore[index]
+    assert counts == [2, 2]
 
 
 def test_different_mailboxes_stay_apart(aws: FakeAws) -> None:
