@@ -262,6 +262,59 @@ def test_a_crash_at_every_call_then_a_rerun_matches_an_uninterrupted_run(aws, mo
         assert record["status"] == {"S": "completed"}, where
 
 
+# 110 clawbacks of one referrer (11.00 of their 85.85): settled in two chunks, 100 and 10.
+MANY_CLAWBACKS = [owed(f"many-{n:03d}#clawback", "referrer-000", "0.10", OCTOBER_MS + n * 60_000) for n in range(110)]
+
+
+def test_a_crash_at_every_call_with_settlements_in_two_chunks_then_a_rerun_matches(aws, monkeypatch):
+    """The crash test again, where the clawbacks to settle take two transactions: a crash between
+    them, or in either, leaves a rerun to settle the rest once and to net the same amounts."""
+
+    def seeded(suffix: str) -> PayoutResources:
+        names = fresh_resources(aws, suffix, monkeypatch)
+        seed(names.referral_table, payable=PENDING, paid=HISTORY, profiles=REFERRERS, clawbacks=MANY_CLAWBACKS)
+        return names
+
+    baseline_names = seeded("many-baseline")
+    baseline_claimed, baseline_settled = Claims(), Claims()
+    with recorded_calls() as log:
+        baseline_outcome = run(baseline_names, FakeClock(), baseline_claimed, settled=baseline_settled)
+    baseline = observe(aws, baseline_names, baseline_outcome)
+    calls = list(log.calls)
+    every_clawback = sorted(clawback.key for clawback in MANY_CLAWBACKS)
+    assert sorted(baseline_settled) == every_clawback
+    assert baseline_outcome.summary is not None
+    assert (baseline_outcome.summary.clawbacks_settled, baseline_outcome.summary.clawed_back_amount) == (
+        110,
+        Decimal("11.00"),
+    )
+    # Claims 100 + 30, settlements 100 + 10, one credit transaction for the 13 referrers.
+    assert calls.count("dynamodb:TransactWriteItems") == 5
+
+    for k in range(1, len(calls) + 1):
+        where = f"crash at call {k} ({calls[k - 1]})"
+        names = seeded(f"many-crash-{k}")
+        clock, claimed, settled = FakeClock(), Claims(), Claims()
+        with recorded_calls(fail_at=k) as faulty, pytest.raises(InjectedFault):
+            run(names, clock, claimed, owner="crashed", settled=settled)
+        assert faulty.calls[k - 1] == calls[k - 1], f"{where}: the run took another path"
+
+        clock.advance(PAST_ANY_LEASE)
+        outcome = run(names, clock, claimed, owner="rerun", settled=settled)
+
+        assert outcome.status is PayoutStatus.COMPLETED, where
+        observed = observe(aws, names, outcome)
+        assert (observed.report, observed.summary, observed.ledger) == (
+            baseline.report,
+            baseline.summary,
+            baseline.ledger,
+        ), where
+        assert observed.profiles == baseline.profiles, where
+        assert sorted(claimed) == sorted(reward.key for reward in PENDING), where
+        assert sorted(settled) == every_clawback, where  # each settled once, by one of the two runs
+        assert observed.messages == baseline.messages, where
+
+
 def test_a_killed_run_keeps_its_lease_until_it_expires_then_is_taken_over(aws):
     names = resources(aws)
     seed_november(names)
