@@ -1,7 +1,7 @@
 """Which payout an invocation asks for: the monthly Scheduler event or a manual {"payoutMonth": "YYYY-MM"}.
 
 The payout month is the month whose rewards are paid. The cutoff is the instant before which a
-pending reward belongs to this payout: the scheduled time for the Scheduler (02:00 UTC on the 1st
+payable reward belongs to this payout: the scheduled time for the Scheduler (02:00 UTC on the 1st
 pays the month before), the end of the month for a manual run.
 """
 

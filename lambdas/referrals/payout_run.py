@@ -1,4 +1,4 @@
-"""The monthly payout use case: lease the run, claim pending rewards, report, complete.
+"""The monthly payout use case: lease the run, claim payable rewards, settle the clawbacks they net, report, complete.
 
 Exactly once, across crashes and concurrent invocations:
 - One run record per payout id carries a lease. Only the lease holder claims rewards; a completed
