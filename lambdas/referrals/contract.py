@@ -88,6 +88,9 @@ TTL = "ttl"
 RUN_IN_PROGRESS = "in_progress"
 RUN_COMPLETED = "completed"
 RUN_SUMMARY = "summary"
+# Set on the run record once the run has settled the clawbacks it nets (before any credit): a
+# resumed run then settles no more, so it nets exactly what the credits were computed from.
+RUN_NETTED_AT = "netted_at"
 
 # Reward calculator
 # Referral item attributes besides the ones above.

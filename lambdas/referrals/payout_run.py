@@ -84,6 +84,7 @@ class LedgerItem(NamedTuple):
 
 class Acquired(NamedTuple):
     cutoff_ms: int  # stored when the run was first created; every invocation pays the same set
+    netted: bool = False  # an earlier invocation settled the clawbacks: credits may have begun
 
 
 class AlreadyCompleted(NamedTuple):
@@ -109,6 +110,7 @@ class PayoutStore(Protocol):
     ) -> Acquired | AlreadyCompleted | HeldElsewhere: ...
     def release_run(self, payout_id: str, owner: str, expires_at: int) -> None: ...
     def complete_run(self, summary: PayoutSummary, owner: str, now: int) -> None: ...
+    def mark_netted(self, payout_id: str, owner: str, now: int) -> None: ...
     def claimed_items(self, payout_id: str) -> Iterable[Reward | LedgerItem]: ...
     def payable_pages(self, cutoff_ms: int) -> Iterable[Sequence[Reward]]: ...
     def pending_pages(self, cutoff_ms: int) -> Iterable[Sequence[Reward]]: ...
@@ -151,7 +153,7 @@ def run_payout(request: PayoutRequest, invocation: Invocation, store: PayoutStor
     if isinstance(acquired, HeldElsewhere):
         return _held_elsewhere(request, invocation, acquired)
     try:
-        summary = _pay(request, acquired.cutoff_ms, lease.owner, invocation, store)
+        summary = _pay(request, acquired, lease.owner, invocation, store)
     except Exception:
         _release(store, request.payout_id, lease.owner, invocation)
         raise  # so Lambda's retries, the DLQ and the error alarm see it
@@ -176,8 +178,9 @@ def _held_elsewhere(request: PayoutRequest, invocation: Invocation, held: HeldEl
 
 
 def _pay(
-    request: PayoutRequest, cutoff_ms: int, owner: str, invocation: Invocation, store: PayoutStore
+    request: PayoutRequest, acquired: Acquired, owner: str, invocation: Invocation, store: PayoutStore
 ) -> PayoutSummary:
+    cutoff_ms = acquired.cutoff_ms
     totals = PayoutTotals()
     # Claims of earlier, interrupted invocations of this payout: rewards, and the clawbacks and
     # carries it settled. The payout index is eventually consistent, but an earlier invocation
@@ -203,7 +206,13 @@ def _pay(
         "rewards claimed",
         extra={"rewards_total": totals.reward_count, "claimed_earlier": resumed_with},
     )
-    _settle_clawbacks(request, cutoff_ms, totals, invocation, store)
+    if acquired.netted:
+        # Credits may have been written from the clawbacks settled then (payout-index above):
+        # settling more now would change what was netted after it was credited.
+        logger.info("clawbacks settled by an earlier invocation; none is settled now")
+    elif totals.referrer_count:
+        _settle_clawbacks(request, cutoff_ms, totals, invocation, store)
+        store.mark_netted(request.payout_id, owner, int(invocation.clock()))
     rows = totals.rows()
     credited = 0
     for referrers in _credit_batches(rows):
@@ -239,8 +248,6 @@ def _settle_clawbacks(
     their clawbacks open, untouched. A refused claim (another payout took it, or the open index
     lagged) is dropped, as a refused reward claim is.
     """
-    if not totals.referrer_count:
-        return  # nothing to net against, so nothing to read
     open_items: dict[str, list[LedgerItem]] = {}
     for item in _flatten(store.open_clawback_pages(cutoff_ms)):
         if totals.has_total(item.referrer_id):

@@ -137,7 +137,7 @@ class DynamoPayoutStore:
             if _error_code(error) != "ConditionalCheckFailedException":
                 raise
             return _refusal(error.response.get("Item"), lease)
-        return Acquired(cutoff_ms=int(attributes["cutoff_ms"]["N"]))
+        return Acquired(cutoff_ms=int(attributes["cutoff_ms"]["N"]), netted=c.RUN_NETTED_AT in attributes)
 
     def run_status(self, payout_id: str) -> str | None:
         """The run record's status (None: no run has started), read consistently."""
@@ -171,6 +171,11 @@ class DynamoPayoutStore:
         )
         if not completed:
             raise PayoutLeaseLost(f"{summary.payout_id}: the run record is no longer held by {owner}")
+
+    def mark_netted(self, payout_id: str, owner: str, now: int) -> None:
+        # Idempotent (a resend finds it set by the same owner, whose lease still holds).
+        if not self._update_owned_run(payout_id, owner, f"SET {c.RUN_NETTED_AT} = :now", {":now": _n(now)}):
+            raise PayoutLeaseLost(f"{payout_id}: the run record is no longer held by {owner}")
 
     def _update_owned_run(
         self, payout_id: str, owner: str, update: str, values: Item, also_if: str | None = None
@@ -455,7 +460,7 @@ def _refusal(item: Item | None, lease: Lease) -> Acquired | AlreadyCompleted | H
     owner = item["lease_owner"]["S"]
     if owner == lease.owner:
         # botocore retried this very request after its first answer was lost: the lease is ours.
-        return Acquired(cutoff_ms=int(item["cutoff_ms"]["N"]))
+        return Acquired(cutoff_ms=int(item["cutoff_ms"]["N"]), netted=c.RUN_NETTED_AT in item)
     return HeldElsewhere(owner=owner, lease_expires_at=int(item["lease_expires_at"]["N"]))
 
 

@@ -210,6 +210,7 @@ def test_an_uninterrupted_run_pays_every_payable_reward_once_net_of_clawbacks(aw
         "dynamodb:TransactWriteItems",  # claim 30: the rest of page 1 and page 2
         "dynamodb:Query",  # open clawbacks before the cutoff (6)
         "dynamodb:TransactWriteItems",  # settle the 4 reached
+        "dynamodb:UpdateItem",  # the run record: clawbacks settled, so a rerun settles no more
         "dynamodb:TransactWriteItems",  # credit 13 referrer profiles and write 1 carry
         "s3:PutObject",
         "dynamodb:UpdateItem",  # completed: the notification (the stream relay publishes it)

@@ -48,6 +48,7 @@ fast = pytest.mark.usefixtures(fast_transactions.__name__)
 DAY_MS = 86_400_000
 MONTHS = ("2026-09", "2026-10", "2026-11", "2026-12")
 REFERRER = "ref"
+RELEASED_LEASE_SETTLES = 600  # seconds: past any lease this test's failed run released
 _examples = itertools.count()
 
 
@@ -214,6 +215,45 @@ def test_a_clawback_another_payout_settles_first_is_dropped_and_not_netted(aws):
     ledger = ledger_state(all_items(names.referral_table))
     assert (ledger[raced.key]["payout_id"], ledger[kept.key]["payout_id"]) == ("payout-2026-10", PAYOUT_ID)
     assert paid_totals(all_items(names.referral_table))[REFERRER] == (Decimal("46.00"), [PAYOUT_ID])
+
+
+def test_a_rerun_after_the_credits_settles_no_clawback_the_first_run_did_not(aws):
+    """A refused settlement leaves room in a referrer's netting. The run credits from what it
+    settled; if it dies after that, its rerun must not fill the room with a clawback it did not
+    reach (the credit cannot change any more, so that clawback would be settled and never
+    deducted). The run record says the clawbacks were settled, and the rerun settles none."""
+    names = resources(aws)
+    reward = SeededReward("carol", NOVEMBER_MS + 1, REFERRER, Decimal("60.00"))
+    raced = SeededClawback(f"bob{c.CLAWBACK_SUFFIX}", NOVEMBER_MS - 30 * DAY_MS, REFERRER, Decimal("50.00"), 1)
+    kept = SeededClawback(f"dan{c.CLAWBACK_SUFFIX}", NOVEMBER_MS - 20 * DAY_MS, REFERRER, Decimal("10.00"), 2)
+    unreached = SeededClawback(f"eve{c.CLAWBACK_SUFFIX}", NOVEMBER_MS - 10 * DAY_MS, REFERRER, Decimal("30.00"), 3)
+    seed(names.referral_table, profiles=[REFERRER], payable=[reward], clawbacks=[raced, kept, unreached])
+
+    class OtherPayoutFirstThenDies(RecordingStore):
+        def settle(self, items: Sequence[LedgerItem], payout_id: str, settled_at_ms: int) -> list[LedgerItem]:
+            [taken] = [item for item in items if item.user_id == raced.user_id]
+            assert DynamoPayoutStore(names).settle([taken], "payout-2026-10", settled_at_ms) == [taken]
+            return super().settle(items, payout_id, settled_at_ms)
+
+        def put_report(self, key: str, body: bytes) -> str:
+            raise RuntimeError("the function died after the credits")
+
+    clock, settled = FakeClock(), Claims()
+    with pytest.raises(RuntimeError, match="after the credits"):
+        dying = OtherPayoutFirstThenDies(names, Claims(), settled=settled)
+        run_payout(november_request(clock), invocation(clock), dying)
+    assert paid_totals(all_items(names.referral_table))[REFERRER] == (Decimal("50.00"), [PAYOUT_ID])
+
+    clock.advance(RELEASED_LEASE_SETTLES)
+    outcome = run_payout(november_request(clock), invocation(clock), RecordingStore(names, Claims(), settled=settled))
+
+    assert outcome.status is PayoutStatus.COMPLETED and outcome.summary is not None
+    assert (outcome.summary.total_amount, outcome.summary.clawed_back_amount) == (Decimal("50.00"), Decimal("10.00"))
+    assert settled == [kept.key]  # the unreached clawback was not settled by the rerun
+    ledger = ledger_state(all_items(names.referral_table))
+    assert ledger[unreached.key] == {"status": "open", "amount": Decimal("30.00"), "payout_id": None, "open_key": True}
+    assert paid_totals(all_items(names.referral_table))[REFERRER] == (Decimal("50.00"), [PAYOUT_ID])
+    assert report_bytes(names.reports_bucket).splitlines()[1] == b"ref,50.00,1,paid,60.00,10.00,0.00"
 
 
 @fast

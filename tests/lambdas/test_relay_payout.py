@@ -57,9 +57,10 @@ def test_a_completed_payout_is_one_payout_completed_message_and_its_claims_are_n
     [event_of_referrals, event_of_runs] = relay.events()
     changed = [record["eventName"] for record in event_of_referrals["Records"]]
     assert changed == ["MODIFY"] * 5  # 3 claims, 2 referrer credits
-    # The lease creates the run record, the completion modifies it. (moto streams an UpdateItem
-    # that creates an item as two INSERTs, the bare key first; DynamoDB streams one.)
-    assert [record["eventName"] for record in event_of_runs["Records"]][-2:] == ["INSERT", "MODIFY"]
+    # The lease creates the run record; marking its clawbacks settled and the completion modify it
+    # (only the completion is a message). (moto streams an UpdateItem that creates an item as two
+    # INSERTs, the bare key first; DynamoDB streams one.)
+    assert [record["eventName"] for record in event_of_runs["Records"]][-3:] == ["INSERT", "MODIFY", "MODIFY"]
     for event in (event_of_referrals, event_of_runs):
         relay.responses.append(invoke(event))
 

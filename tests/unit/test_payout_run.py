@@ -60,6 +60,9 @@ class MemoryStore:
     def complete_run(self, summary: PayoutSummary, owner: str, now: int) -> None:
         self.completed = summary
 
+    def mark_netted(self, payout_id: str, owner: str, now: int) -> None:
+        self.netted = True
+
     def claimed_items(self, payout_id: str) -> Iterator[Reward | LedgerItem]:
         return iter(())
 
