@@ -59,6 +59,7 @@ _STATUSES = {
 # Exception), and botocore does not retry that. No transaction names a queue item, so a ticket
 # should never meet one; if it does, it is retried a few times, a few ms apart.
 TICKET_ATTEMPTS = 4
+ENROL_ATTEMPTS = 4  # an enrolment cancelled by a conflicting transaction, as a ticket
 TICKET_RETRY_SECONDS = 0.005
 
 # The signup queue item (the names only this module and the tests use).
@@ -98,16 +99,23 @@ class DynamoReferralStore:
         ]
         if email_key is not None:
             items.append(self._put_new(_email_key_item(email_key, user_id)))
-        try:
-            self._transact(items)
-        except ClientError as error:
-            reasons = _cancellation_reasons(error, len(items))
-            if _failed(reasons, ENROLLED_PROFILE):
-                return _profile(reasons[ENROLLED_PROFILE]["Item"])
-            if _failed(reasons, ENROLLED_EMAIL_KEY):
-                return EmailTaken(reasons[ENROLLED_EMAIL_KEY]["Item"][OWNER]["S"])
-            raise
-        return None
+        for attempt in range(1, ENROL_ATTEMPTS + 1):
+            try:
+                self._transact(items)
+                return None
+            except ClientError as error:
+                reasons = _cancellation_reasons(error, len(items))
+                if _failed(reasons, ENROLLED_PROFILE):
+                    return _profile(reasons[ENROLLED_PROFILE]["Item"])
+                if _failed(reasons, ENROLLED_EMAIL_KEY):
+                    return EmailTaken(reasons[ENROLLED_EMAIL_KEY]["Item"][OWNER]["S"])
+                # Another transaction held one of the items (an identical retry, or a referral
+                # claiming the same e-mail key): nothing was written, so try again shortly.
+                conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
+                if not conflict or attempt == ENROL_ATTEMPTS:
+                    raise
+            self.pause(random.uniform(0, TICKET_RETRY_SECONDS * 2**attempt))  # noqa: S311 - jitter
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def take_ticket(self, referrer_id: str, now_ms: int) -> Ticket | NoTicket:
         for attempt in range(1, TICKET_ATTEMPTS + 1):

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -349,6 +350,27 @@ def test_enrolment_claims_the_key_so_a_later_referee_is_flagged(aws: FakeAws) ->
     sign_up("alice")
     sign_up("bob", "alice", "Carol+alt@example.com")
     assert signals_of(aws, "bob") == {"email_of_other_user"}
+
+
+def test_an_enrolment_cancelled_by_a_transaction_in_flight_is_tried_again(aws: FakeAws, monkeypatch) -> None:
+    """DynamoDB cancels a transaction naming an item another transaction holds (reason
+    TransactionConflict; moto never does, so it is injected): an identical enrolment sent twice at
+    once, or a referral claiming the same e-mail key. Nothing was written, so the enrolment is
+    sent again after a short pause and answered 201, not 500."""
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    sign_up("warm", email="warm@example.com")  # the container's one KMS call happens here
+
+    def in_flight(message: str) -> Exception:
+        reasons = [{"Code": "None"}, {"Code": "None"}, {"Code": "TransactionConflict", "Message": message}]
+        error = {"Error": {"Code": "TransactionCanceledException", "Message": message}, "CancellationReasons": reasons}
+        return ClientError(error, "TransactWriteItems")  # type: ignore[arg-type]
+
+    with recorded_calls(fail_at=1) as log:
+        log.fault = in_flight
+        assert sign_up("carol", email="carol@example.com")[0] == 201
+    assert log.calls == ["dynamodb:TransactWriteItems", "dynamodb:TransactWriteItems"]
+    assert item(aws, "carol") is not None and item(aws, f"carol{QUEUE_SUFFIX}") is not None
+    assert "carol" in email_keys(aws).values()
 
 
 def test_an_enrolment_whose_key_is_taken_commits_without_it(aws: FakeAws) -> None:
