@@ -165,7 +165,12 @@ def _modified(user_id: str, old: Image, new: Image) -> tuple[Message, ...]:
         messages.append(_reward_event(c.REWARD_QUALIFIED, user_id, new, {"status": after}))
     if before == c.STATUS_FLAGGED and after in _CLEARED_OF_FLAG:
         messages.append(_reward_event(c.REWARD_APPROVED, user_id, new, {"status": after}))
-    # Anything else: the payout's claim (-> paid), a paid reward marked clawed back, no transition.
+    newly_clawed_back = c.CLAWED_BACK_AT in new and c.CLAWED_BACK_AT not in old
+    if newly_clawed_back and new.get(c.REWARD_AMOUNT) == 0:
+        # A paid 0.00 reward owes nothing, so no clawback item announces its reversal: its mark does.
+        messages.append(_clawed_back(user_id, new))
+    # Anything else: the payout's claim (-> paid), a paid reward marked clawed back (its clawback
+    # item's INSERT is the event), no transition.
     return tuple(messages)
 
 

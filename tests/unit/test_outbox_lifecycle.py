@@ -147,6 +147,18 @@ def test_a_clawback_created_is_reward_clawed_back_of_the_referee() -> None:
     ]
 
 
+def test_a_paid_reward_of_nothing_reversed_is_reward_clawed_back_from_its_mark() -> None:
+    """A 0.00 reward owes nothing, so its reversal records no clawback item (admin_store.py): the
+    paid item's clawed_back_at is then the transition's one event."""
+    paid_nothing = PAID | {c.REWARD_AMOUNT: Decimal(0)}
+    marked = paid_nothing | {c.CLAWED_BACK_AT: ACTED_AT, c.REVERSAL_REASON: "chargeback"}
+    assert texts(modified(paid_nothing, marked)) == [
+        '{"type":"reward.clawed_back","userId":"bob","referrerId":"alice","rewardAmount":0.00,'
+        '"reason":"chargeback","eventId":"reward.clawed_back:bob"}'
+    ]
+    assert texts(modified(marked, marked | {"note": "x"})) == []  # a later change of it: nothing
+
+
 def test_no_message_holds_an_email_address() -> None:
     changes = [
         Change(INSERT, KEYS, None, CREATED | FLAGGED),
